@@ -1,0 +1,36 @@
+package d4.engine;
+
+/** Every limit of the engine in one place (TigerBeetle style): checked on the way in and on the way out. */
+public final class Limits {
+    private Limits() {}
+
+    /** The pool's block size: the unit of allocation, checksums and drive I/O. */
+    public static final int BLOCK_BYTES = 4096;
+
+    /** Largest attribute blob of an object. */
+    public static final int MAX_ATTRS_BYTES = 4096;
+
+    /** Largest entry key (a 255-byte name plus a namespace prefix fits with room to spare). */
+    public static final int MAX_KEY_BYTES = 1024;
+
+    /** Largest entry value (a 64 KiB xattr value fits). */
+    public static final int MAX_VALUE_BYTES = 64 * 1024 + 64;
+
+    /** Largest object size: 2^62 bytes keeps every block arithmetic far from overflow. */
+    public static final long MAX_OBJECT_BYTES = 1L << 62;
+
+    /** Longest extent, so that one extent's checksum array stays small. */
+    public static final int MAX_EXTENT_BLOCKS = 2048;
+
+    /** Data moved per drive request by the engine's own buffers. */
+    public static final int IO_CHUNK_BYTES = 1 << 20;
+
+    /** Largest journal record. */
+    public static final int MAX_JOURNAL_RECORD_BYTES = 4 << 20;
+
+    /** Smallest volume d4 formats. */
+    public static final long MIN_VOLUME_BYTES = 64L << 20;
+
+    /** Longest pool name. */
+    public static final int MAX_POOL_NAME_BYTES = 64;
+}

@@ -1,0 +1,812 @@
+package d4.engine;
+
+import d4.engine.alloc.Run;
+import d4.engine.alloc.SpaceMap;
+import d4.engine.io.Drive;
+import d4.engine.meta.Index;
+import d4.engine.meta.Journal;
+import d4.engine.meta.MetaSlot;
+import d4.engine.meta.Op;
+import d4.engine.volume.Superblock;
+import java.io.IOException;
+import java.lang.System.Logger.Level;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+import java.util.zip.CRC32C;
+
+/**
+ * A pool: a set of volumes holding objects. The engine's public API.
+ *
+ * <p>Reads ({@link #read}, {@link #find}, {@link #entries}) see the last committed state.
+ * Changes go through a {@link Txn}: one writer at a time holds the pool's write lock from
+ * {@link #begin()} to commit; its data writes go to newly allocated blocks (copy-on-write) before
+ * the metadata that points at them is committed. {@link #sync()} makes everything committed durable
+ * (data first, then the journal record). Blocks released by a transaction return to free space only
+ * once that transaction is durable, so a crash never leaves durable metadata pointing at reused blocks.
+ *
+ * <p>On disk: superblocks, two meta slots, the journal and a checkpoint image of the index (see
+ * docs/format.md). The image is rewritten at checkpoints, which happen when the journal fills past
+ * half, at open after a replay, and at close.
+ */
+public final class Pool implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger("d4.engine");
+
+    private final String name;
+    private final UUID uuid;
+    private final List<Volume> volumes;
+    private final Index index;
+    private final SpaceMap space;
+    private final Journal journal;
+    private final IoBuffers buffers;
+    private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
+    private final PoolOptions options;
+
+    // Guarded by the write lock.
+    private MetaSlot slot;
+
+    // Guarded by itself: runs released by committed transactions, freed once their seq is durable.
+    private final ArrayDeque<PendingFree> pendingFrees = new ArrayDeque<>();
+
+    private record PendingFree(long epoch, long seq, Run run) {}
+
+    private volatile boolean closed;
+    private volatile Throwable failure;
+    private final Thread flusher;
+
+    private Pool(String name, UUID uuid, List<Volume> volumes, Index index, SpaceMap space, Journal journal,
+            MetaSlot slot, PoolOptions options) {
+        this.name = name;
+        this.uuid = uuid;
+        this.volumes = volumes;
+        this.index = index;
+        this.space = space;
+        this.journal = journal;
+        this.slot = slot;
+        this.options = options;
+        this.buffers = new IoBuffers(16);
+        this.flusher = Thread.ofPlatform().name("d4-flusher-" + name).daemon(true).unstarted(this::flushLoop);
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Format
+
+    /**
+     * Creates a pool on new volume files. Every file must not exist yet (or be empty); it is created
+     * sparse with its size. Returns the new pool's UUID.
+     */
+    public static UUID format(String name, List<VolumeSpec> specs) {
+        checkPoolName(name);
+        if (specs.isEmpty()) {
+            throw new D4Exception.InvalidArgument("a pool needs at least one volume");
+        }
+        UUID poolUuid = UUID.randomUUID();
+        long created = System.currentTimeMillis();
+        List<Superblock> superblocks = new ArrayList<>();
+        for (int i = 0; i < specs.size(); i++) {
+            VolumeSpec spec = specs.get(i);
+            long size = spec.sizeBytes() / Limits.BLOCK_BYTES * Limits.BLOCK_BYTES;
+            if (size < Limits.MIN_VOLUME_BYTES) {
+                throw new D4Exception.InvalidArgument("volume " + spec.path() + " of " + spec.sizeBytes()
+                        + " bytes is too small: a volume needs at least " + (Limits.MIN_VOLUME_BYTES >> 20) + " MiB");
+            }
+            long blocks = size / Limits.BLOCK_BYTES;
+            long journalBlocks = i == 0 ? journalBlocksFor(blocks) : 0;
+            long dataStart = Superblock.FIRST_FREE_BLOCK + journalBlocks;
+            superblocks.add(new Superblock(Superblock.FORMAT_VERSION, Limits.BLOCK_BYTES, poolUuid, UUID.randomUUID(), i,
+                    specs.size(), size, Superblock.FIRST_FREE_BLOCK, journalBlocks, dataStart, blocks - 1, created, name));
+        }
+        List<Path> created0 = new ArrayList<>();
+        try {
+            for (int i = 0; i < specs.size(); i++) {
+                createVolumeFile(specs.get(i).path(), superblocks.get(i));
+                created0.add(specs.get(i).path());
+            }
+            writeInitialCheckpoint(specs.get(0).path(), superblocks.get(0));
+        } catch (RuntimeException e) {
+            for (Path p : created0) {
+                try {
+                    Files.deleteIfExists(p);
+                } catch (IOException suppressed) {
+                    e.addSuppressed(suppressed);
+                }
+            }
+            throw e;
+        }
+        return poolUuid;
+    }
+
+    static void checkPoolName(String name) {
+        if (name == null || !name.matches("[A-Za-z0-9][A-Za-z0-9._-]{0,63}")) {
+            throw new D4Exception.InvalidArgument("invalid pool name '" + name
+                    + "': use 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit");
+        }
+    }
+
+    private static long journalBlocksFor(long volumeBlocks) {
+        long bytes = volumeBlocks * Limits.BLOCK_BYTES / 32;
+        bytes = Math.max(4L << 20, Math.min(128L << 20, bytes));
+        return bytes / Limits.BLOCK_BYTES;
+    }
+
+    private static void createVolumeFile(Path path, Superblock sb) {
+        try {
+            if (Files.exists(path) && !Files.isRegularFile(path)) {
+                throw new D4Exception.InvalidArgument(path + " is not a regular file: block device volumes are not supported"
+                        + " by this release yet; use a file path");
+            }
+            if (Files.exists(path) && Files.size(path) > 0) {
+                throw new D4Exception.InvalidArgument(path + " already exists and is not empty: d4 format never overwrites"
+                        + " data; remove it first or choose another path");
+            }
+            if (path.getParent() != null) {
+                Files.createDirectories(path.getParent());
+            }
+            try (FileChannel ch = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                    StandardOpenOption.READ)) {
+                ch.truncate(0);
+                byte[] block = new byte[Limits.BLOCK_BYTES];
+                System.arraycopy(sb.encode(), 0, block, 0, Superblock.ENCODED_BYTES);
+                ch.write(java.nio.ByteBuffer.wrap(block), 0);
+                ch.write(java.nio.ByteBuffer.wrap(block), sb.superblockCopyBlock() * Limits.BLOCK_BYTES);
+                ch.force(true);
+            }
+        } catch (IOException e) {
+            throw new D4Exception.PoolUnavailable("cannot create volume " + path + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static void writeInitialCheckpoint(Path primary, Superblock sb) {
+        byte[] image = Index.empty().encode();
+        long blocks = (image.length + Limits.BLOCK_BYTES - 1) / Limits.BLOCK_BYTES;
+        Run run = new Run(0, sb.dataStartBlock(), (int) blocks);
+        MetaSlot first = new MetaSlot(1, image.length, crc(image, image.length), List.of(run));
+        try (FileChannel ch = FileChannel.open(primary, StandardOpenOption.WRITE)) {
+            ch.write(java.nio.ByteBuffer.wrap(image), run.startBlock() * Limits.BLOCK_BYTES);
+            ch.write(java.nio.ByteBuffer.wrap(first.encode()), slotBlock(1) * Limits.BLOCK_BYTES);
+            ch.force(true);
+        } catch (IOException e) {
+            throw new D4Exception.PoolUnavailable("cannot write the first checkpoint to " + primary + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static long slotBlock(long generation) {
+        return MetaSlot.slotFor(generation) == 0 ? Superblock.META_SLOT_A_BLOCK : Superblock.META_SLOT_B_BLOCK;
+    }
+
+    static int crc(byte[] b, int length) {
+        CRC32C c = new CRC32C();
+        c.update(b, 0, length);
+        return (int) c.getValue();
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Open
+
+    /** Reads the superblock of a volume file without opening the pool (for status and discovery). */
+    public static Superblock readSuperblock(Path path) {
+        try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
+            byte[] block = new byte[Superblock.ENCODED_BYTES];
+            ch.read(java.nio.ByteBuffer.wrap(block), 0);
+            return Superblock.decode(block, "superblock of " + path);
+        } catch (IOException e) {
+            throw new D4Exception.PoolUnavailable("cannot read volume " + path + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Opens a pool from all of its volumes (any order), replays its journal and starts the flusher. */
+    public static Pool open(List<Path> paths, PoolOptions options) {
+        if (paths.isEmpty()) {
+            throw new D4Exception.InvalidArgument("no volumes given");
+        }
+        List<Volume> volumes = new ArrayList<>();
+        try {
+            for (Path p : paths) {
+                Drive drive = options.driveFactory().open(p, Limits.BLOCK_BYTES);
+                volumes.add(null); // keep the slot so that the drive is closed if reading its superblock fails
+                volumes.set(volumes.size() - 1, new Volume(p, null, drive));
+                volumes.set(volumes.size() - 1, new Volume(p, readSuperblock(p, drive), drive));
+            }
+            volumes.sort(Comparator.comparingInt(v -> v.superblock().volumeIndex()));
+            checkMembers(volumes);
+            return openVolumes(volumes, options);
+        } catch (RuntimeException e) {
+            for (Volume v : volumes) {
+                if (v != null) {
+                    try {
+                        v.drive().close();
+                    } catch (RuntimeException suppressed) {
+                        e.addSuppressed(suppressed);
+                    }
+                }
+            }
+            throw e;
+        }
+    }
+
+    private static Superblock readSuperblock(Path path, Drive drive) {
+        byte[] primary = readBlock(drive, Superblock.SUPERBLOCK_BLOCK);
+        try {
+            return Superblock.decode(primary, "superblock of " + path);
+        } catch (D4Exception.Corruption primaryDamage) {
+            long copyBlock = drive.sizeBytes() / Limits.BLOCK_BYTES - 1;
+            byte[] copy = readBlock(drive, copyBlock);
+            Superblock sb;
+            try {
+                sb = Superblock.decode(copy, "superblock copy of " + path);
+            } catch (D4Exception.Corruption copyDamage) {
+                throw new D4Exception.Corruption("both superblocks of " + path + " are damaged or missing ("
+                        + primaryDamage.getMessage() + "; " + copyDamage.getMessage()
+                        + "). If this is a d4 volume, run d4 fsck; if not, check the path");
+            }
+            LOG.log(Level.WARNING, "primary superblock of {0} is damaged ({1}); using the copy in its last block and"
+                    + " rewriting the primary", path, primaryDamage.getMessage());
+            writeBlock(drive, Superblock.SUPERBLOCK_BLOCK, copy);
+            drive.flush();
+            return sb;
+        }
+    }
+
+    private static void checkMembers(List<Volume> volumes) {
+        Superblock first = volumes.getFirst().superblock();
+        for (int i = 0; i < volumes.size(); i++) {
+            Superblock sb = volumes.get(i).superblock();
+            if (!sb.poolUuid().equals(first.poolUuid())) {
+                throw new D4Exception.PoolUnavailable("volume " + volumes.get(i).path() + " belongs to pool " + sb.poolName()
+                        + " (" + sb.poolUuid() + "), not to " + first.poolName() + " (" + first.poolUuid() + ")");
+            }
+            if (sb.volumeIndex() != i || sb.volumeCount() != volumes.size()) {
+                throw new D4Exception.PoolUnavailable("pool " + first.poolName() + " has " + first.volumeCount()
+                        + " volumes but " + volumes.size() + " were given (or one is given twice): attach the missing"
+                        + " volume or check the registry with d4 status");
+            }
+        }
+    }
+
+    private static Pool openVolumes(List<Volume> volumes, PoolOptions options) {
+        Volume primary = volumes.getFirst();
+        Superblock psb = primary.superblock();
+        MetaSlot a = MetaSlot.decodeOrNull(readBlock(primary.drive(), Superblock.META_SLOT_A_BLOCK));
+        MetaSlot b = MetaSlot.decodeOrNull(readBlock(primary.drive(), Superblock.META_SLOT_B_BLOCK));
+        if (a == null && b == null) {
+            throw new D4Exception.Corruption("both meta slots of " + primary.path()
+                    + " are damaged: the pool's metadata root is lost; run d4 fsck");
+        }
+        MetaSlot slot = a == null ? b : b == null ? a : a.generation() > b.generation() ? a : b;
+        byte[] image = readRuns(volumes, slot.checkpointRuns(), slot.checkpointBytes());
+        if (crc(image, (int) slot.checkpointBytes()) != slot.checkpointCrc()) {
+            throw new D4Exception.Corruption("the checkpoint image of generation " + slot.generation()
+                    + " fails its CRC32C check: the metadata is damaged; run d4 fsck");
+        }
+        Index index = Index.decode(image, (int) slot.checkpointBytes());
+        Journal journal = new Journal(primary.drive(), psb.journalStartBlock(), psb.journalBlocks());
+        Journal.Replay replay;
+        try {
+            replay = journal.replay(slot.generation(), ops -> {
+                for (Op op : ops) {
+                    index.apply(op, run -> {});
+                }
+            });
+        } catch (IllegalStateException e) {
+            throw new D4Exception.Corruption("the journal does not fit the checkpoint it follows (" + e.getMessage()
+                    + "): the metadata is damaged; run d4 fsck");
+        }
+        long[] starts = volumes.stream().mapToLong(v -> v.superblock().dataStartBlock()).toArray();
+        long[] ends = volumes.stream().mapToLong(v -> v.superblock().dataEndBlock()).toArray();
+        SpaceMap space = new SpaceMap(starts, ends);
+        for (Run r : slot.checkpointRuns()) {
+            space.markUsed(r, "the checkpoint image");
+        }
+        index.forEachRun((id, run) -> space.markUsed(run, "object " + id));
+        Pool pool = new Pool(psb.poolName(), psb.poolUuid(), List.copyOf(volumes), index, space, journal, slot, options);
+        if (replay.records() > 0) {
+            LOG.log(Level.INFO, "pool {0}: replayed {1} journal records after an unclean shutdown", psb.poolName(),
+                    replay.records());
+            pool.lock.writeLock().lock();
+            try {
+                pool.checkpoint();
+            } finally {
+                pool.lock.writeLock().unlock();
+            }
+        } else {
+            journal.restart(slot.generation());
+        }
+        pool.flusher.start();
+        return pool;
+    }
+
+    private static byte[] readBlock(Drive drive, long block) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment seg = arena.allocate(Limits.BLOCK_BYTES, Limits.BLOCK_BYTES);
+            drive.read(block * Limits.BLOCK_BYTES, seg);
+            return seg.toArray(ValueLayout.JAVA_BYTE);
+        }
+    }
+
+    private static void writeBlock(Drive drive, long block, byte[] content) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment seg = arena.allocate(Limits.BLOCK_BYTES, Limits.BLOCK_BYTES);
+            MemorySegment.copy(content, 0, seg, ValueLayout.JAVA_BYTE, 0, Math.min(content.length, Limits.BLOCK_BYTES));
+            drive.write(block * Limits.BLOCK_BYTES, seg);
+        }
+    }
+
+    private static byte[] readRuns(List<Volume> volumes, List<Run> runs, long bytes) {
+        if (bytes > Integer.MAX_VALUE - 16) {
+            throw new D4Exception.Corruption("checkpoint image claims " + bytes + " bytes: the meta slot is damaged");
+        }
+        byte[] out = new byte[(int) bytes];
+        int pos = 0;
+        for (Run r : runs) {
+            if (r.volume() >= volumes.size()) {
+                throw new D4Exception.Corruption("checkpoint run " + r + " names a volume the pool does not have");
+            }
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment seg = arena.allocate((long) r.lengthBlocks() * Limits.BLOCK_BYTES, Limits.BLOCK_BYTES);
+                volumes.get(r.volume()).drive().read(r.startBlock() * Limits.BLOCK_BYTES, seg);
+                int n = (int) Math.min(seg.byteSize(), bytes - pos);
+                MemorySegment.copy(seg, ValueLayout.JAVA_BYTE, 0, out, pos, n);
+                pos += n;
+            }
+        }
+        if (pos != bytes) {
+            throw new D4Exception.Corruption("checkpoint runs hold " + pos + " bytes, the meta slot says " + bytes);
+        }
+        return out;
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Reads
+
+    public String name() {
+        return name;
+    }
+
+    public UUID uuid() {
+        return uuid;
+    }
+
+    public Optional<ObjectInfo> find(ObjectId id) {
+        lock.readLock().lock();
+        try {
+            checkOpen();
+            return index.exists(id.value()) ? Optional.of(index.info(id.value())) : Optional.empty();
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    public ObjectInfo get(ObjectId id) {
+        return find(id).orElseThrow(() -> new D4Exception.ObjectNotFound(id));
+    }
+
+    /** The value of one entry, or empty. */
+    public Optional<byte[]> entry(ObjectId owner, byte[] key) {
+        lock.readLock().lock();
+        try {
+            checkOpen();
+            return Optional.ofNullable(index.entry(owner.value(), key));
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    /** Up to {@code limit} entries whose key starts with {@code prefix}, after {@code afterKey} (null: from the first). */
+    public List<Entry> entries(ObjectId owner, byte[] prefix, byte[] afterKey, int limit) {
+        lock.readLock().lock();
+        try {
+            checkOpen();
+            return index.entries(owner.value(), prefix, afterKey, limit);
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    public boolean hasEntries(ObjectId owner, byte[] prefix) {
+        lock.readLock().lock();
+        try {
+            checkOpen();
+            return index.hasEntries(owner.value(), prefix);
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    /**
+     * Reads up to {@code dst.byteSize()} bytes at {@code offset}; returns the count (0 at or past the
+     * end). Holes read as zeros. Every block read is verified against its CRC32C: a mismatch throws
+     * {@link D4Exception.Corruption} and no damaged byte is returned as data.
+     */
+    public int read(ObjectId id, long offset, MemorySegment dst) {
+        if (offset < 0) {
+            throw new D4Exception.InvalidArgument("negative offset " + offset);
+        }
+        lock.readLock().lock();
+        try {
+            checkOpen();
+            long size = index.sizeBytes(id.value());
+            if (offset >= size || dst.byteSize() == 0) {
+                return 0;
+            }
+            int n = (int) Math.min(Math.min(dst.byteSize(), size - offset), Integer.MAX_VALUE);
+            long pos = offset;
+            long end = offset + n;
+            MemorySegment buf = buffers.take();
+            try {
+                while (pos < end) {
+                    long block = pos / Limits.BLOCK_BYTES;
+                    long chunkEndBlock = Math.min((end + Limits.BLOCK_BYTES - 1) / Limits.BLOCK_BYTES,
+                            block + Limits.IO_CHUNK_BYTES / Limits.BLOCK_BYTES);
+                    readBlocks(id, block, chunkEndBlock, buf);
+                    long chunkEnd = Math.min(end, chunkEndBlock * Limits.BLOCK_BYTES);
+                    MemorySegment.copy(buf, pos - block * Limits.BLOCK_BYTES, dst, pos - offset, chunkEnd - pos);
+                    pos = chunkEnd;
+                }
+            } finally {
+                buffers.give(buf);
+            }
+            return n;
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    /** Fills {@code buf} with logical blocks [from, to) of the object, verified; holes are zeros. */
+    private void readBlocks(ObjectId id, long from, long to, MemorySegment buf) {
+        long next = from;
+        for (var e : index.extents(id.value(), from, to)) {
+            long s = Math.max(from, e.logicalBlock());
+            long t = Math.min(to, e.endLogicalBlock());
+            if (s > next) {
+                buf.asSlice((next - from) * Limits.BLOCK_BYTES, (s - next) * Limits.BLOCK_BYTES).fill((byte) 0);
+            }
+            MemorySegment part = buf.asSlice((s - from) * Limits.BLOCK_BYTES, (t - s) * Limits.BLOCK_BYTES);
+            Volume v = volumes.get(e.volume());
+            long physical = e.physicalBlock() + (s - e.logicalBlock());
+            v.drive().read(physical * Limits.BLOCK_BYTES, part);
+            CRC32C crc = new CRC32C();
+            for (long b = s; b < t; b++) {
+                crc.reset();
+                crc.update(part.asSlice((b - s) * Limits.BLOCK_BYTES, Limits.BLOCK_BYTES).asByteBuffer());
+                if ((int) crc.getValue() != e.crcOf(b)) {
+                    throw new D4Exception.Corruption("data block " + b + " (bytes " + b * Limits.BLOCK_BYTES + "-"
+                            + ((b + 1) * Limits.BLOCK_BYTES - 1) + ") of object " + id.value() + " fails its checksum"
+                            + " (volume " + v.path() + ", block " + (e.physicalBlock() + (b - e.logicalBlock()))
+                            + "): the drive returned damaged data");
+                }
+            }
+            next = t;
+        }
+        if (next < to) {
+            buf.asSlice((next - from) * Limits.BLOCK_BYTES, (to - next) * Limits.BLOCK_BYTES).fill((byte) 0);
+        }
+    }
+
+    public PoolInfo info() {
+        lock.readLock().lock();
+        try {
+            List<PoolInfo.VolumeInfo> vols = new ArrayList<>();
+            long capacity = 0;
+            for (Volume v : volumes) {
+                int i = v.superblock().volumeIndex();
+                long cap = space.capacityBlocks(i) * Limits.BLOCK_BYTES;
+                capacity += cap;
+                vols.add(new PoolInfo.VolumeInfo(i, v.path(), v.superblock().volumeUuid(), v.superblock().sizeBytes(), cap,
+                        space.freeBlocks(i) * Limits.BLOCK_BYTES));
+            }
+            long available = Math.max(0, space.freeBlocks() - reserveBlocks()) * Limits.BLOCK_BYTES;
+            return new PoolInfo(name, uuid, Limits.BLOCK_BYTES, vols, capacity, available, index.objectCount(),
+                    volumes.getFirst().drive().engine());
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Writes
+
+    /** Starts a transaction; it holds the pool's write lock until it commits or closes. */
+    public Txn begin() {
+        lock.writeLock().lock();
+        try {
+            checkWritable();
+        } catch (RuntimeException e) {
+            lock.writeLock().unlock();
+            throw e;
+        }
+        return new Txn(this);
+    }
+
+    // Called by Txn with the write lock held.
+
+    Index index() {
+        return index;
+    }
+
+    SpaceMap space() {
+        return space;
+    }
+
+    List<Volume> volumes() {
+        return volumes;
+    }
+
+    IoBuffers buffers() {
+        return buffers;
+    }
+
+    void readBlocksLocked(ObjectId id, long from, long to, MemorySegment buf) {
+        readBlocks(id, from, to, buf);
+    }
+
+    /**
+     * Blocks kept free for the next checkpoint image: the current image, plus what the journal's
+     * changes may add to it (each op grows the image by at most about three times its journal size),
+     * plus slack.
+     */
+    long reserveBlocks() {
+        long ckpt = slot.checkpointRuns().stream().mapToLong(Run::lengthBlocks).sum();
+        long journalUsed = journal.usedBytes() / Limits.BLOCK_BYTES;
+        return ckpt + 3 * journalUsed + 256;
+    }
+
+    /** Allocates one run for data, syncing once to release pending frees before reporting ENOSPC. */
+    Run allocateData(int maxBlocks) {
+        try {
+            return space.allocate(maxBlocks, reserveBlocks());
+        } catch (D4Exception.NoSpace e) {
+            if (pendingFreeCount() == 0) {
+                throw e;
+            }
+            syncLocked();
+            return space.allocate(maxBlocks, reserveBlocks());
+        }
+    }
+
+    private int pendingFreeCount() {
+        synchronized (pendingFrees) {
+            return pendingFrees.size();
+        }
+    }
+
+    /** Publishes a transaction's ops: journal first, then the in-memory index. */
+    void commit(List<Op> ops) {
+        Invariant.check(lock.isWriteLockedByCurrentThread(), "commit without the write lock");
+        checkWritable();
+        long seq = journal.append(ops);
+        if (seq < 0) {
+            checkpoint();
+            seq = journal.append(ops);
+            Invariant.check(seq > 0, "a record does not fit an empty journal");
+        }
+        List<Run> freed = new ArrayList<>();
+        try {
+            for (Op op : ops) {
+                index.apply(op, freed::add);
+            }
+        } catch (RuntimeException e) {
+            // The journal holds a record the index did not take: stop before anything is built on it.
+            fail(e);
+            throw e;
+        }
+        if (!freed.isEmpty()) {
+            long epoch = journal.epoch();
+            synchronized (pendingFrees) {
+                for (Run r : freed) {
+                    pendingFrees.add(new PendingFree(epoch, seq, r));
+                }
+            }
+        }
+        if (journal.usedBytes() > journal.regionBytes() / 2) {
+            checkpoint();
+        }
+    }
+
+    /** Makes every committed transaction durable: data blocks first, then their journal records. */
+    public void sync() {
+        checkWritable();
+        syncLocked();
+    }
+
+    private void syncLocked() {
+        try {
+            journal.sync(journal.appendedSeq(), this::flushData);
+        } catch (RuntimeException e) {
+            fail(e);
+            throw e;
+        }
+        releaseDurableFrees();
+    }
+
+    private void flushData() {
+        for (Volume v : volumes) {
+            v.drive().flush();
+        }
+    }
+
+    private void releaseDurableFrees() {
+        synchronized (pendingFrees) {
+            while (!pendingFrees.isEmpty()
+                    && journal.isDurable(pendingFrees.peekFirst().epoch(), pendingFrees.peekFirst().seq())) {
+                space.free(pendingFrees.pollFirst().run());
+            }
+        }
+    }
+
+    /**
+     * Writes the whole index as a new checkpoint image and publishes it in the other meta slot, then
+     * restarts the journal. Runs with the write lock held, so no transaction commits meanwhile.
+     */
+    void checkpoint() {
+        Invariant.check(lock.isWriteLockedByCurrentThread(), "checkpoint without the write lock");
+        try {
+            journal.sync(journal.appendedSeq(), this::flushData);
+            releaseDurableFrees();
+            byte[] image = index.encode();
+            long blocks = (image.length + Limits.BLOCK_BYTES - 1) / Limits.BLOCK_BYTES;
+            List<Run> runs = new ArrayList<>();
+            try {
+                long left = blocks;
+                while (left > 0) {
+                    Run r = space.allocate((int) Math.min(left, Limits.IO_CHUNK_BYTES / Limits.BLOCK_BYTES), 0);
+                    runs.add(r);
+                    left -= r.lengthBlocks();
+                }
+                MetaSlot next = new MetaSlot(slot.generation() + 1, image.length, crc(image, image.length), runs);
+                writeRuns(runs, image);
+                flushData();
+                Volume primary = volumes.getFirst();
+                writeBlock(primary.drive(), slotBlock(next.generation()), next.encode());
+                primary.drive().flush();
+                MetaSlot old = slot;
+                slot = next;
+                runs = List.of(); // published: no longer ours to give back on failure
+                for (Run r : old.checkpointRuns()) {
+                    space.free(r);
+                }
+                synchronized (pendingFrees) {
+                    // The new image already reflects every commit, so nothing awaits the journal any more.
+                    while (!pendingFrees.isEmpty()) {
+                        space.free(pendingFrees.pollFirst().run());
+                    }
+                }
+                journal.restart(next.generation());
+            } finally {
+                for (Run r : runs) {
+                    space.free(r);
+                }
+            }
+        } catch (RuntimeException e) {
+            fail(e);
+            throw e;
+        }
+    }
+
+    private void writeRuns(List<Run> runs, byte[] image) {
+        MemorySegment buf = buffers.take();
+        try {
+            int pos = 0;
+            for (Run r : runs) {
+                long runBytes = (long) r.lengthBlocks() * Limits.BLOCK_BYTES;
+                int n = (int) Math.min(runBytes, image.length - pos);
+                MemorySegment.copy(image, pos, buf, ValueLayout.JAVA_BYTE, 0, n);
+                buf.asSlice(n, runBytes - n).fill((byte) 0);
+                volumes.get(r.volume()).drive().write(r.startBlock() * Limits.BLOCK_BYTES, buf.asSlice(0, runBytes));
+                pos += n;
+            }
+        } finally {
+            buffers.give(buf);
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Life cycle
+
+    private void flushLoop() {
+        while (!closed) {
+            try {
+                Thread.sleep(options.commitIntervalMillis());
+            } catch (InterruptedException e) {
+                return; // close() interrupts us; it makes everything durable itself
+            }
+            if (closed || failure != null) {
+                return;
+            }
+            try {
+                syncLocked();
+            } catch (RuntimeException e) {
+                LOG.log(Level.ERROR, "pool " + name + ": background flush failed; the pool takes no more writes", e);
+                return;
+            }
+        }
+    }
+
+    private void fail(Throwable cause) {
+        if (failure == null) {
+            failure = cause;
+            LOG.log(Level.ERROR, "pool " + name + " stopped taking writes after an error: " + cause.getMessage());
+        }
+    }
+
+    private void checkOpen() {
+        if (closed) {
+            throw new D4Exception.PoolClosed("pool " + name + " is closed");
+        }
+    }
+
+    private void checkWritable() {
+        checkOpen();
+        Throwable f = failure;
+        if (f != null) {
+            throw new D4Exception.PoolClosed("pool " + name + " takes no more writes after an error (" + f.getMessage()
+                    + "): unmount it and run d4 fsck");
+        }
+    }
+
+    /** True once a write-path error stopped the pool; reads still work. */
+    public Optional<Throwable> failure() {
+        return Optional.ofNullable(failure);
+    }
+
+    /** Checkpoints (so the next open replays nothing), then releases the volumes. */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        flusher.interrupt();
+        try {
+            flusher.join(10_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        lock.writeLock().lock();
+        RuntimeException error = null;
+        try {
+            if (closed) {
+                return;
+            }
+            if (failure == null) {
+                try {
+                    checkpoint();
+                } catch (RuntimeException e) {
+                    error = e;
+                }
+            }
+            closed = true;
+            journal.close();
+            for (Volume v : volumes) {
+                try {
+                    v.drive().close();
+                } catch (RuntimeException e) {
+                    if (error == null) {
+                        error = e;
+                    } else {
+                        error.addSuppressed(e);
+                    }
+                }
+            }
+            buffers.close();
+        } finally {
+            lock.writeLock().unlock();
+        }
+        if (error != null) {
+            throw error;
+        }
+    }
+
+    void unlockWrite() {
+        lock.writeLock().unlock();
+    }
+}

@@ -1,0 +1,244 @@
+package d4.engine;
+
+import d4.engine.alloc.Run;
+import d4.engine.meta.Extent;
+import d4.engine.meta.Op;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.zip.CRC32C;
+
+/**
+ * A transaction: changes that become visible together at {@link #commit()} and are journaled as
+ * one record, so a crash applies all of them or none. It holds the pool's write lock from
+ * {@link Pool#begin()} until commit or close; closing without commit discards every change and
+ * frees the blocks its writes allocated.
+ *
+ * <p>Reads made while the transaction is open (through the {@link Pool}) see the state before it.
+ * Data changes ({@link #write}, {@link #truncate}) are computed against that state too, so a
+ * transaction may change the data of an object at most once.
+ */
+public final class Txn implements AutoCloseable {
+    private final Pool pool;
+    private final List<Op> ops = new ArrayList<>();
+    private final List<Run> allocated = new ArrayList<>();
+    private final Set<Long> created = new HashSet<>();
+    private final Set<Long> dataChanged = new HashSet<>();
+    private boolean done;
+
+    Txn(Pool pool) {
+        this.pool = pool;
+    }
+
+    /** Creates an object with the given attributes; it exists once the transaction commits. */
+    public ObjectId create(byte[] attrs) {
+        open();
+        checkAttrs(attrs);
+        long id = pool.index().reserveObjectId();
+        ops.add(new Op.CreateObject(id, attrs.clone()));
+        created.add(id);
+        return new ObjectId(id);
+    }
+
+    public void setAttrs(ObjectId id, byte[] attrs) {
+        open();
+        checkAttrs(attrs);
+        mustExist(id);
+        ops.add(new Op.SetAttrs(id.value(), attrs.clone()));
+    }
+
+    public void putEntry(ObjectId owner, byte[] key, byte[] value) {
+        open();
+        if (key.length == 0 || key.length > Limits.MAX_KEY_BYTES || value.length > Limits.MAX_VALUE_BYTES) {
+            throw new D4Exception.InvalidArgument("entry key of " + key.length + " bytes or value of " + value.length
+                    + " bytes is out of bounds");
+        }
+        mustExist(owner);
+        ops.add(new Op.PutEntry(owner.value(), key.clone(), value.clone()));
+    }
+
+    /** Removes an entry, which must exist (check with {@link Pool#entry} first). */
+    public void removeEntry(ObjectId owner, byte[] key) {
+        open();
+        mustExist(owner);
+        ops.add(new Op.RemoveEntry(owner.value(), key.clone()));
+    }
+
+    /** Deletes an object with its data and entries. */
+    public void delete(ObjectId id) {
+        open();
+        Invariant.check(id.value() != 0, "delete of the pool object");
+        mustExist(id);
+        ops.add(new Op.DeleteObject(id.value()));
+    }
+
+    /**
+     * Writes {@code src} at {@code offset}: the data goes to newly allocated blocks now (partial
+     * blocks at either end are merged with the old content), and the object maps them at commit.
+     *
+     * @throws D4Exception.NoSpace when the pool has no room; nothing of this write is kept
+     */
+    public void write(ObjectId id, long offset, MemorySegment src) {
+        open();
+        long length = src.byteSize();
+        if (offset < 0 || offset > Limits.MAX_OBJECT_BYTES - length) {
+            throw new D4Exception.InvalidArgument("write of " + length + " bytes at " + offset + " is beyond the largest object");
+        }
+        beginDataChange(id);
+        if (length == 0) {
+            return;
+        }
+        long oldSize = pool.index().sizeBytes(id.value());
+        long end = offset + length;
+        long firstBlock = offset / Limits.BLOCK_BYTES;
+        long endBlock = (end + Limits.BLOCK_BYTES - 1) / Limits.BLOCK_BYTES;
+        int chunkBlocks = Math.min(Limits.IO_CHUNK_BYTES / Limits.BLOCK_BYTES, Limits.MAX_EXTENT_BLOCKS);
+        MemorySegment buf = pool.buffers().take();
+        try {
+            long block = firstBlock;
+            while (block < endBlock) {
+                Run run = pool.allocateData((int) Math.min(endBlock - block, chunkBlocks));
+                allocated.add(run);
+                long runEnd = block + run.lengthBlocks();
+                long runStartByte = block * Limits.BLOCK_BYTES;
+                MemorySegment data = buf.asSlice(0, (long) run.lengthBlocks() * Limits.BLOCK_BYTES);
+                // Old content is needed only for the partial blocks at either end of the write.
+                boolean partialHead = offset > runStartByte;
+                boolean partialTail = end < runEnd * Limits.BLOCK_BYTES;
+                if (partialHead) {
+                    fillOld(id, block, oldSize, data.asSlice(0, Limits.BLOCK_BYTES));
+                }
+                if (partialTail && !(partialHead && run.lengthBlocks() == 1)) {
+                    fillOld(id, runEnd - 1, oldSize,
+                            data.asSlice((long) (run.lengthBlocks() - 1) * Limits.BLOCK_BYTES, Limits.BLOCK_BYTES));
+                }
+                long copyFrom = Math.max(offset, runStartByte);
+                long copyTo = Math.min(end, runEnd * Limits.BLOCK_BYTES);
+                MemorySegment.copy(src, copyFrom - offset, data, copyFrom - runStartByte, copyTo - copyFrom);
+                int[] crcs = checksums(data, run.lengthBlocks());
+                pool.volumes().get(run.volume()).drive().write(run.startBlock() * Limits.BLOCK_BYTES, data);
+                ops.add(new Op.PutExtent(id.value(),
+                        new Extent(block, run.volume(), run.startBlock(), run.lengthBlocks(), crcs)));
+                block = runEnd;
+            }
+        } finally {
+            pool.buffers().give(buf);
+        }
+        if (end > oldSize) {
+            ops.add(new Op.SetSize(id.value(), end));
+        }
+    }
+
+    /** Reads the old content of one block (zeros where the object has none) into {@code dst}. */
+    private void fillOld(ObjectId id, long block, long oldSize, MemorySegment dst) {
+        if (block * Limits.BLOCK_BYTES >= oldSize) {
+            dst.fill((byte) 0);
+        } else {
+            pool.readBlocksLocked(id, block, block + 1, dst);
+        }
+    }
+
+    private static int[] checksums(MemorySegment data, int blocks) {
+        int[] crcs = new int[blocks];
+        CRC32C crc = new CRC32C();
+        for (int i = 0; i < blocks; i++) {
+            crc.reset();
+            crc.update(data.asSlice((long) i * Limits.BLOCK_BYTES, Limits.BLOCK_BYTES).asByteBuffer());
+            crcs[i] = (int) crc.getValue();
+        }
+        return crcs;
+    }
+
+    /**
+     * Sets the object's size. Growing leaves a hole that reads as zeros; shrinking releases the blocks
+     * past the end and zeroes the tail of the last block (so growing again later shows zeros there).
+     */
+    public void truncate(ObjectId id, long sizeBytes) {
+        open();
+        if (sizeBytes < 0 || sizeBytes > Limits.MAX_OBJECT_BYTES) {
+            throw new D4Exception.InvalidArgument("size " + sizeBytes + " is out of range");
+        }
+        beginDataChange(id);
+        long oldSize = pool.index().sizeBytes(id.value());
+        if (sizeBytes < oldSize && sizeBytes % Limits.BLOCK_BYTES != 0) {
+            long block = sizeBytes / Limits.BLOCK_BYTES;
+            if (!pool.index().extents(id.value(), block, block + 1).isEmpty()) {
+                MemorySegment buf = pool.buffers().take();
+                try {
+                    MemorySegment one = buf.asSlice(0, Limits.BLOCK_BYTES);
+                    pool.readBlocksLocked(id, block, block + 1, one);
+                    one.asSlice(sizeBytes % Limits.BLOCK_BYTES).fill((byte) 0);
+                    Run run = pool.allocateData(1);
+                    allocated.add(run);
+                    pool.volumes().get(run.volume()).drive().write(run.startBlock() * Limits.BLOCK_BYTES, one);
+                    ops.add(new Op.PutExtent(id.value(),
+                            new Extent(block, run.volume(), run.startBlock(), 1, checksums(one, 1))));
+                } finally {
+                    pool.buffers().give(buf);
+                }
+            }
+        }
+        if (sizeBytes != oldSize) {
+            ops.add(new Op.SetSize(id.value(), sizeBytes));
+        }
+    }
+
+    /** Makes the changes visible and journals them (durable at the next {@link Pool#sync()}). */
+    public void commit() {
+        open();
+        try {
+            if (!ops.isEmpty()) {
+                pool.commit(List.copyOf(ops));
+            }
+            allocated.clear(); // now referenced by the committed extents
+        } finally {
+            finish();
+        }
+    }
+
+    /** Discards the transaction unless it committed. */
+    @Override
+    public void close() {
+        if (!done) {
+            finish();
+        }
+    }
+
+    private void finish() {
+        done = true;
+        try {
+            for (Run r : allocated) {
+                pool.space().free(r); // never referenced by anything durable: free at once
+            }
+            allocated.clear();
+        } finally {
+            pool.unlockWrite();
+        }
+    }
+
+    private void open() {
+        Invariant.check(!done, "use of a finished transaction");
+    }
+
+    private void mustExist(ObjectId id) {
+        if (!created.contains(id.value()) && !pool.index().exists(id.value())) {
+            throw new D4Exception.ObjectNotFound(id);
+        }
+    }
+
+    private void beginDataChange(ObjectId id) {
+        if (!pool.index().exists(id.value())) {
+            throw new D4Exception.ObjectNotFound(id);
+        }
+        Invariant.check(dataChanged.add(id.value()), "second data change of object %d in one transaction", id.value());
+    }
+
+    private static void checkAttrs(byte[] attrs) {
+        if (attrs.length > Limits.MAX_ATTRS_BYTES) {
+            throw new D4Exception.InvalidArgument("attributes of " + attrs.length + " bytes exceed "
+                    + Limits.MAX_ATTRS_BYTES);
+        }
+    }
+}

@@ -1,0 +1,90 @@
+package d4.engine.meta;
+
+import d4.engine.D4Exception;
+import d4.engine.Decoder;
+import d4.engine.Encoder;
+import d4.engine.Limits;
+import d4.engine.alloc.Run;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.zip.CRC32C;
+
+/**
+ * One of the two alternating meta slots (blocks 1 and 2 of volume 0). A slot publishes a
+ * checkpoint: where its image lies, its length and CRC, and the generation, which is also the epoch
+ * of the journal records that follow it. The valid slot with the highest generation wins, so a
+ * torn slot write leaves the previous one in charge. Layout in docs/format.md ("Meta slot").
+ */
+public record MetaSlot(long generation, long checkpointBytes, int checkpointCrc, List<Run> checkpointRuns) {
+    static final byte[] MAGIC = "D4METASL".getBytes(StandardCharsets.US_ASCII);
+    static final int VERSION = 1;
+    static final int HEADER_BYTES = 48;
+    static final int RUN_BYTES = 16;
+    static final int CRC_OFFSET = Limits.BLOCK_BYTES - 4;
+    public static final int MAX_RUNS = (CRC_OFFSET - HEADER_BYTES) / RUN_BYTES;
+
+    public MetaSlot {
+        checkpointRuns = List.copyOf(checkpointRuns);
+        if (checkpointRuns.size() > MAX_RUNS) {
+            throw new D4Exception.NoSpace("free space is too fragmented to store the metadata checkpoint in "
+                    + MAX_RUNS + " runs: delete files to free space");
+        }
+    }
+
+    /** The slot block this generation is written to: generations alternate between A and B. */
+    public static int slotFor(long generation) {
+        return (int) (generation & 1);
+    }
+
+    public byte[] encode() {
+        Encoder e = new Encoder(Limits.BLOCK_BYTES);
+        e.bytes(MAGIC).i32(VERSION).i32(0).i64(generation).i64(checkpointBytes).i32(checkpointCrc)
+                .i32(checkpointRuns.size()).zeros(HEADER_BYTES - 40);
+        for (Run r : checkpointRuns) {
+            e.i32(r.volume()).i64(r.startBlock()).i32(r.lengthBlocks());
+        }
+        e.zeros(CRC_OFFSET - e.position());
+        CRC32C c = new CRC32C();
+        c.update(e.array(), 0, CRC_OFFSET);
+        e.i32((int) c.getValue());
+        return e.toByteArray();
+    }
+
+    /** Decodes a slot block; returns null when the slot is blank or damaged (the other slot may serve). */
+    public static MetaSlot decodeOrNull(byte[] block) {
+        if (block.length != Limits.BLOCK_BYTES || !Arrays.equals(block, 0, MAGIC.length, MAGIC, 0, MAGIC.length)) {
+            return null;
+        }
+        CRC32C c = new CRC32C();
+        c.update(block, 0, CRC_OFFSET);
+        if ((int) c.getValue() != new Decoder(block, CRC_OFFSET, 4, "meta slot").i32()) {
+            return null;
+        }
+        Decoder d = new Decoder(block, MAGIC.length, CRC_OFFSET - MAGIC.length, "meta slot");
+        if (d.i32() != VERSION) {
+            return null;
+        }
+        d.i32();
+        long generation = d.i64();
+        long bytes = d.i64();
+        int crc = d.i32();
+        int runCount = d.i32();
+        d.skip(HEADER_BYTES - 40);
+        if (runCount < 0 || runCount > MAX_RUNS || generation < 1 || bytes < 0) {
+            return null;
+        }
+        List<Run> runs = new ArrayList<>(runCount);
+        for (int i = 0; i < runCount; i++) {
+            int volume = d.i32();
+            long start = d.i64();
+            int length = d.i32();
+            if (volume < 0 || start < 0 || length <= 0) {
+                return null;
+            }
+            runs.add(new Run(volume, start, length));
+        }
+        return new MetaSlot(generation, bytes, crc, runs);
+    }
+}
