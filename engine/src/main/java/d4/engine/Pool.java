@@ -53,8 +53,9 @@ public final class Pool implements AutoCloseable {
     private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
     private final PoolOptions options;
 
-    // Guarded by the write lock.
+    // Guarded by the write lock: the published checkpoint and the runs its image occupies.
     private MetaSlot slot;
+    private List<Run> imageRuns;
 
     // Guarded by itself: runs released by committed transactions, freed once their seq is durable.
     private final ArrayDeque<PendingFree> pendingFrees = new ArrayDeque<>();
@@ -66,7 +67,7 @@ public final class Pool implements AutoCloseable {
     private final Thread flusher;
 
     private Pool(String name, UUID uuid, List<Volume> volumes, Index index, SpaceMap space, Journal journal,
-            MetaSlot slot, PoolOptions options) {
+            MetaSlot slot, List<Run> imageRuns, PoolOptions options) {
         this.name = name;
         this.uuid = uuid;
         this.volumes = volumes;
@@ -74,6 +75,7 @@ public final class Pool implements AutoCloseable {
         this.space = space;
         this.journal = journal;
         this.slot = slot;
+        this.imageRuns = imageRuns;
         this.options = options;
         this.buffers = new IoBuffers(16);
         this.flusher = Thread.ofPlatform().name("d4-flusher-" + name).daemon(true).unstarted(this::flushLoop);
@@ -171,9 +173,13 @@ public final class Pool implements AutoCloseable {
         byte[] image = Index.empty().encode();
         long blocks = (image.length + Limits.BLOCK_BYTES - 1) / Limits.BLOCK_BYTES;
         Run run = new Run(0, sb.dataStartBlock(), (int) blocks);
-        MetaSlot first = new MetaSlot(1, image.length, crc(image, image.length), List.of(run));
+        byte[] table = MetaSlot.encodeTable(List.of(run));
+        Run tableRun = new Run(0, run.endBlock(), (table.length + Limits.BLOCK_BYTES - 1) / Limits.BLOCK_BYTES);
+        MetaSlot first = new MetaSlot(1, image.length, crc(image, image.length), table.length, crc(table, table.length),
+                List.of(tableRun));
         try (FileChannel ch = FileChannel.open(primary, StandardOpenOption.WRITE)) {
             ch.write(java.nio.ByteBuffer.wrap(image), run.startBlock() * Limits.BLOCK_BYTES);
+            ch.write(java.nio.ByteBuffer.wrap(table), tableRun.startBlock() * Limits.BLOCK_BYTES);
             ch.write(java.nio.ByteBuffer.wrap(first.encode()), slotBlock(1) * Limits.BLOCK_BYTES);
             ch.force(true);
         } catch (IOException e) {
@@ -236,6 +242,19 @@ public final class Pool implements AutoCloseable {
     }
 
     private static Superblock readSuperblock(Path path, Drive drive) {
+        if (drive.sizeBytes() < Limits.MIN_VOLUME_BYTES) {
+            throw new D4Exception.Corruption(path + " is only " + drive.sizeBytes() + " bytes: too small to be a d4 volume"
+                    + " (at least " + Limits.MIN_VOLUME_BYTES + "); check the path, or restore the file if it was truncated");
+        }
+        Superblock sb = readSuperblockCopies(path, drive);
+        if (drive.sizeBytes() < sb.sizeBytes()) {
+            throw new D4Exception.Corruption("volume " + path + " is " + drive.sizeBytes() + " bytes but its superblock says "
+                    + sb.sizeBytes() + ": the file was truncated or replaced; restore it from a backup");
+        }
+        return sb;
+    }
+
+    private static Superblock readSuperblockCopies(Path path, Drive drive) {
         byte[] primary = readBlock(drive, Superblock.SUPERBLOCK_BLOCK);
         try {
             return Superblock.decode(primary, "superblock of " + path);
@@ -284,13 +303,27 @@ public final class Pool implements AutoCloseable {
                     + " are damaged: the pool's metadata root is lost; run d4 fsck");
         }
         MetaSlot slot = a == null ? b : b == null ? a : a.generation() > b.generation() ? a : b;
-        byte[] image = readRuns(volumes, slot.checkpointRuns(), slot.checkpointBytes());
+        byte[] table = readRuns(volumes, slot.tableRuns(), slot.tableBytes());
+        if (crc(table, table.length) != slot.tableCrc()) {
+            throw new D4Exception.Corruption("the checkpoint run table of generation " + slot.generation()
+                    + " fails its CRC32C check: the metadata is damaged; run d4 fsck");
+        }
+        List<Run> imageRuns = MetaSlot.decodeTable(table);
+        byte[] image = readRuns(volumes, imageRuns, slot.checkpointBytes());
         if (crc(image, (int) slot.checkpointBytes()) != slot.checkpointCrc()) {
             throw new D4Exception.Corruption("the checkpoint image of generation " + slot.generation()
                     + " fails its CRC32C check: the metadata is damaged; run d4 fsck");
         }
         Index index = Index.decode(image, (int) slot.checkpointBytes());
         Journal journal = new Journal(primary.drive(), psb.journalStartBlock(), psb.journalBlocks());
+        long journalEpoch = journal.firstRecordEpoch();
+        if (journalEpoch > slot.generation()) {
+            // Records of a later epoch exist only once that epoch's meta slot was durable: it was,
+            // and it is damaged now. Opening the older slot would silently roll the pool back.
+            throw new D4Exception.Corruption("the meta slot of generation " + journalEpoch + " on " + primary.path()
+                    + " is damaged (the journal already holds its records): opening the older slot would lose"
+                    + " acknowledged changes. Do not write to this pool; run d4 fsck");
+        }
         Journal.Replay replay;
         try {
             replay = journal.replay(slot.generation(), ops -> {
@@ -305,11 +338,15 @@ public final class Pool implements AutoCloseable {
         long[] starts = volumes.stream().mapToLong(v -> v.superblock().dataStartBlock()).toArray();
         long[] ends = volumes.stream().mapToLong(v -> v.superblock().dataEndBlock()).toArray();
         SpaceMap space = new SpaceMap(starts, ends);
-        for (Run r : slot.checkpointRuns()) {
+        for (Run r : slot.tableRuns()) {
+            space.markUsed(r, "the checkpoint run table");
+        }
+        for (Run r : imageRuns) {
             space.markUsed(r, "the checkpoint image");
         }
         index.forEachRun((id, run) -> space.markUsed(run, "object " + id));
-        Pool pool = new Pool(psb.poolName(), psb.poolUuid(), List.copyOf(volumes), index, space, journal, slot, options);
+        Pool pool = new Pool(psb.poolName(), psb.poolUuid(), List.copyOf(volumes), index, space, journal, slot,
+                List.copyOf(imageRuns), options);
         if (replay.records() > 0) {
             LOG.log(Level.INFO, "pool {0}: replayed {1} journal records after an unclean shutdown", psb.poolName(),
                     replay.records());
@@ -556,7 +593,8 @@ public final class Pool implements AutoCloseable {
      * plus slack.
      */
     long reserveBlocks() {
-        long ckpt = slot.checkpointRuns().stream().mapToLong(Run::lengthBlocks).sum();
+        long ckpt = imageRuns.stream().mapToLong(Run::lengthBlocks).sum()
+                + slot.tableRuns().stream().mapToLong(Run::lengthBlocks).sum();
         long journalUsed = journal.usedBytes() / Limits.BLOCK_BYTES;
         return ckpt + 3 * journalUsed + 256;
     }
@@ -609,7 +647,13 @@ public final class Pool implements AutoCloseable {
             }
         }
         if (journal.usedBytes() > journal.regionBytes() / 2) {
-            checkpoint();
+            try {
+                checkpoint();
+            } catch (D4Exception.NoSpace e) {
+                // The commit itself is in; the journal keeps working until it is full, and then
+                // commits fail with NoSpace until deletes make room for a checkpoint.
+                LOG.log(Level.WARNING, "pool {0}: checkpoint postponed: {1}", name, e.getMessage());
+            }
         }
     }
 
@@ -622,6 +666,8 @@ public final class Pool implements AutoCloseable {
     private void syncLocked() {
         try {
             journal.sync(journal.appendedSeq(), this::flushData);
+        } catch (D4Exception.NoSpace e) {
+            throw e; // the host file system is full: the batch stays pending and a later sync retries
         } catch (RuntimeException e) {
             fail(e);
             throw e;
@@ -651,45 +697,77 @@ public final class Pool implements AutoCloseable {
     void checkpoint() {
         Invariant.check(lock.isWriteLockedByCurrentThread(), "checkpoint without the write lock");
         try {
-            journal.sync(journal.appendedSeq(), this::flushData);
-            releaseDurableFrees();
-            byte[] image = index.encode();
-            long blocks = (image.length + Limits.BLOCK_BYTES - 1) / Limits.BLOCK_BYTES;
-            List<Run> runs = new ArrayList<>();
-            try {
-                long left = blocks;
-                while (left > 0) {
-                    Run r = space.allocate((int) Math.min(left, Limits.IO_CHUNK_BYTES / Limits.BLOCK_BYTES), 0);
-                    runs.add(r);
-                    left -= r.lengthBlocks();
-                }
-                MetaSlot next = new MetaSlot(slot.generation() + 1, image.length, crc(image, image.length), runs);
-                writeRuns(runs, image);
-                flushData();
-                Volume primary = volumes.getFirst();
-                writeBlock(primary.drive(), slotBlock(next.generation()), next.encode());
-                primary.drive().flush();
-                MetaSlot old = slot;
-                slot = next;
-                runs = List.of(); // published: no longer ours to give back on failure
-                for (Run r : old.checkpointRuns()) {
-                    space.free(r);
-                }
-                synchronized (pendingFrees) {
-                    // The new image already reflects every commit, so nothing awaits the journal any more.
-                    while (!pendingFrees.isEmpty()) {
-                        space.free(pendingFrees.pollFirst().run());
-                    }
-                }
-                journal.restart(next.generation());
-            } finally {
-                for (Run r : runs) {
-                    space.free(r);
-                }
-            }
+            checkpointOrNoSpace();
+        } catch (D4Exception.NoSpace e) {
+            throw e; // nothing was published: the previous slot and the journal still hold everything
         } catch (RuntimeException e) {
             fail(e);
             throw e;
+        }
+    }
+
+    private void checkpointOrNoSpace() {
+        journal.sync(journal.appendedSeq(), this::flushData);
+        releaseDurableFrees();
+        byte[] image = index.encode();
+        long blocks = (image.length + Limits.BLOCK_BYTES - 1) / Limits.BLOCK_BYTES;
+        List<Run> runs = new ArrayList<>();
+        List<Run> tableRuns = new ArrayList<>();
+        try {
+            allocateInto(runs, blocks);
+            byte[] table = MetaSlot.encodeTable(runs);
+            allocateInto(tableRuns, (table.length + Limits.BLOCK_BYTES - 1) / Limits.BLOCK_BYTES);
+            MetaSlot next = new MetaSlot(slot.generation() + 1, image.length, crc(image, image.length), table.length,
+                    crc(table, table.length), tableRuns);
+            writeRuns(runs, image);
+            writeRuns(tableRuns, table);
+            flushData();
+            Volume primary = volumes.getFirst();
+            writeBlock(primary.drive(), slotBlock(next.generation()), next.encode());
+            primary.drive().flush();
+            List<Run> oldRuns = new ArrayList<>(imageRuns);
+            oldRuns.addAll(slot.tableRuns());
+            slot = next;
+            imageRuns = List.copyOf(runs);
+            runs = List.of(); // published: no longer ours to give back on failure
+            tableRuns = List.of();
+            for (Run r : oldRuns) {
+                space.free(r);
+            }
+            synchronized (pendingFrees) {
+                // The new image already reflects every commit, so nothing awaits the journal any more.
+                while (!pendingFrees.isEmpty()) {
+                    space.free(pendingFrees.pollFirst().run());
+                }
+            }
+            journal.restart(next.generation());
+        } finally {
+            for (Run r : runs) {
+                space.free(r);
+            }
+            for (Run r : tableRuns) {
+                space.free(r);
+            }
+        }
+    }
+
+    /** Allocates {@code blocks} for the engine's own use (no reserve), in as many runs as it takes. */
+    private void allocateInto(List<Run> runs, long blocks) {
+        long left = blocks;
+        while (left > 0) {
+            Run r = space.allocate((int) Math.min(left, Limits.IO_CHUNK_BYTES / Limits.BLOCK_BYTES), 0);
+            runs.add(r);
+            left -= r.lengthBlocks();
+        }
+    }
+
+    /** The runs the current checkpoint image occupies (for tests and fsck). */
+    public List<Run> checkpointImageRuns() {
+        lock.readLock().lock();
+        try {
+            return imageRuns;
+        } finally {
+            lock.readLock().unlock();
         }
     }
 
@@ -713,12 +791,25 @@ public final class Pool implements AutoCloseable {
     // ------------------------------------------------------------------------------------------
     // Life cycle
 
+    private final Object flusherSignal = new Object();
+    private boolean flusherStop; // guarded by flusherSignal
+
     private void flushLoop() {
-        while (!closed) {
-            try {
-                Thread.sleep(options.commitIntervalMillis());
-            } catch (InterruptedException e) {
-                return; // close() interrupts us; it makes everything durable itself
+        while (true) {
+            // Never interrupted: an interrupt during FileChannel I/O would close the volume's channel.
+            synchronized (flusherSignal) {
+                long deadline = System.nanoTime() + options.commitIntervalMillis() * 1_000_000L;
+                while (!flusherStop && System.nanoTime() < deadline) {
+                    try {
+                        flusherSignal.wait(Math.max(1, (deadline - System.nanoTime()) / 1_000_000L));
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        return;
+                    }
+                }
+                if (flusherStop) {
+                    return; // close() makes everything durable itself
+                }
             }
             if (closed || failure != null) {
                 return;
@@ -765,9 +856,12 @@ public final class Pool implements AutoCloseable {
         if (closed) {
             return;
         }
-        flusher.interrupt();
+        synchronized (flusherSignal) {
+            flusherStop = true;
+            flusherSignal.notifyAll();
+        }
         try {
-            flusher.join(10_000);
+            flusher.join(60_000);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }

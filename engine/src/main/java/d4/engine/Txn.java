@@ -26,6 +26,11 @@ public final class Txn implements AutoCloseable {
     private final List<Run> allocated = new ArrayList<>();
     private final Set<Long> created = new HashSet<>();
     private final Set<Long> dataChanged = new HashSet<>();
+    private final Set<Long> deleted = new HashSet<>();
+    /** Entries this transaction put (true) or removed (false), over the committed state. */
+    private final java.util.Map<EntryRef, Boolean> entryChanges = new java.util.HashMap<>();
+
+    private record EntryRef(long owner, d4.engine.meta.EntryKey key) {}
     private boolean done;
 
     Txn(Pool pool) {
@@ -56,6 +61,7 @@ public final class Txn implements AutoCloseable {
                     + " bytes is out of bounds");
         }
         mustExist(owner);
+        entryChanges.put(new EntryRef(owner.value(), new d4.engine.meta.EntryKey(key.clone())), true);
         ops.add(new Op.PutEntry(owner.value(), key.clone(), value.clone()));
     }
 
@@ -63,6 +69,14 @@ public final class Txn implements AutoCloseable {
     public void removeEntry(ObjectId owner, byte[] key) {
         open();
         mustExist(owner);
+        EntryRef ref = new EntryRef(owner.value(), new d4.engine.meta.EntryKey(key.clone()));
+        Boolean changed = entryChanges.get(ref);
+        boolean present = changed != null ? changed
+                : !created.contains(owner.value()) && pool.index().entry(owner.value(), key) != null;
+        if (!present) {
+            throw new D4Exception.InvalidArgument("object " + owner.value() + " has no such entry to remove");
+        }
+        entryChanges.put(ref, false);
         ops.add(new Op.RemoveEntry(owner.value(), key.clone()));
     }
 
@@ -71,6 +85,7 @@ public final class Txn implements AutoCloseable {
         open();
         Invariant.check(id.value() != 0, "delete of the pool object");
         mustExist(id);
+        deleted.add(id.value());
         ops.add(new Op.DeleteObject(id.value()));
     }
 
@@ -223,13 +238,13 @@ public final class Txn implements AutoCloseable {
     }
 
     private void mustExist(ObjectId id) {
-        if (!created.contains(id.value()) && !pool.index().exists(id.value())) {
+        if (deleted.contains(id.value()) || !created.contains(id.value()) && !pool.index().exists(id.value())) {
             throw new D4Exception.ObjectNotFound(id);
         }
     }
 
     private void beginDataChange(ObjectId id) {
-        if (!pool.index().exists(id.value())) {
+        if (deleted.contains(id.value()) || !pool.index().exists(id.value())) {
             throw new D4Exception.ObjectNotFound(id);
         }
         Invariant.check(dataChanged.add(id.value()), "second data change of object %d in one transaction", id.value());

@@ -64,9 +64,11 @@ public final class SpaceMap {
      */
     public synchronized Run allocate(int maxBlocks, long reserveBlocks) {
         Invariant.check(maxBlocks > 0, "allocate %d blocks", maxBlocks);
-        if (freeBlocks() <= reserveBlocks) {
+        long allowed = freeBlocks() - reserveBlocks;
+        if (allowed <= 0) {
             throw new D4Exception.NoSpace("the pool is full: free space by deleting files, or add a volume");
         }
+        maxBlocks = (int) Math.min(maxBlocks, allowed);
         for (int tried = 0; tried < used.length; tried++) {
             int v = (currentVolume + tried) % used.length;
             if (freeBlocks[v] == 0) {

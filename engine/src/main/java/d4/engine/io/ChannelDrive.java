@@ -14,13 +14,18 @@ import java.nio.file.StandardOpenOption;
  * A drive over a {@link FileChannel}: the portable fallback, and the drive used where io_uring is
  * unavailable. The channel's positional read/write are thread-safe; flush is {@code fdatasync}.
  *
- * <p>The whole file is locked (an OFD/POSIX lock) while the drive is open, so that a second d4
- * process cannot open the same volume and corrupt it.
+ * <p>The whole file is locked while the drive is open, so that a second d4 process cannot open the
+ * same volume and corrupt it.
+ *
+ * <p>A FileChannel closes itself when a thread blocked in it is interrupted, which would break the
+ * volume for every other thread. As H2's FilePathRetryOnInterrupt does, the drive then reopens the
+ * channel (and its lock) and retries the request with the interrupt held back until it completes.
  */
 public final class ChannelDrive implements Drive {
     private final Path path;
-    private final FileChannel channel;
-    private final FileLock lock;
+    private volatile FileChannel channel;
+    private volatile FileLock lock;
+    private volatile boolean closed;
     private final long sizeBytes;
     private final int alignmentBytes;
 
@@ -34,6 +39,17 @@ public final class ChannelDrive implements Drive {
 
     /** Opens an existing volume file for reading and writing and locks it. */
     public static ChannelDrive open(Path path, int alignmentBytes) {
+        FileChannel channel = openChannel(path);
+        FileLock lock = lock(path, channel);
+        try {
+            return new ChannelDrive(path, channel, lock, channel.size(), alignmentBytes);
+        } catch (IOException e) {
+            closeQuietlyAfterFailure(channel, e);
+            throw new D4Exception.PoolUnavailable("cannot read the size of volume " + path + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static FileChannel openChannel(Path path) {
         FileChannel channel;
         try {
             channel = FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE);
@@ -44,6 +60,10 @@ public final class ChannelDrive implements Drive {
         } catch (IOException e) {
             throw new D4Exception.PoolUnavailable("cannot open volume " + path + ": " + e.getMessage(), e);
         }
+        return channel;
+    }
+
+    private static FileLock lock(Path path, FileChannel channel) {
         try {
             FileLock lock;
             try {
@@ -52,10 +72,11 @@ public final class ChannelDrive implements Drive {
                 lock = null;
             }
             if (lock == null) {
+                closeQuietlyAfterFailure(channel, null);
                 throw new D4Exception.PoolUnavailable("volume " + path
                         + " is in use by another d4 process: unmount it first (d4 umount MOUNTPOINT)");
             }
-            return new ChannelDrive(path, channel, lock, channel.size(), alignmentBytes);
+            return lock;
         } catch (IOException e) {
             closeQuietlyAfterFailure(channel, e);
             throw new D4Exception.PoolUnavailable("cannot lock volume " + path + ": " + e.getMessage(), e);
@@ -69,8 +90,49 @@ public final class ChannelDrive implements Drive {
         try {
             channel.close();
         } catch (IOException suppressed) {
-            primary.addSuppressed(suppressed);
+            if (primary != null) {
+                primary.addSuppressed(suppressed);
+            }
         }
+    }
+
+    @FunctionalInterface
+    private interface ChannelOp {
+        void run(FileChannel ch) throws IOException;
+    }
+
+    /** Runs {@code op}, reopening the channel if an interrupt (of any thread) closed it. */
+    private void withChannel(ChannelOp op) throws IOException {
+        boolean interrupted = false;
+        try {
+            for (int attempt = 0; ; attempt++) {
+                FileChannel ch = channel;
+                try {
+                    op.run(ch);
+                    return;
+                } catch (java.nio.channels.ClosedChannelException e) {
+                    if (closed || attempt >= 3) {
+                        throw e;
+                    }
+                    // Hold our own interrupt back while we retry; it is restored below.
+                    interrupted |= Thread.interrupted();
+                    reopen(ch);
+                }
+            }
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    private synchronized void reopen(FileChannel broken) {
+        if (channel != broken || closed) {
+            return; // another thread reopened it already
+        }
+        FileChannel fresh = openChannel(path);
+        lock = lock(path, fresh);
+        channel = fresh;
     }
 
     @Override
@@ -93,16 +155,18 @@ public final class ChannelDrive implements Drive {
         checkRange(offsetBytes, dst.byteSize());
         ByteBuffer buf = dst.asByteBuffer();
         try {
-            while (buf.hasRemaining()) {
-                int n = channel.read(buf, offsetBytes + buf.position());
-                if (n < 0) {
-                    // Past the end of a file that is shorter than its superblock says: the tail was
-                    // never written, so it reads as zeros, like the sparse range it stands for.
-                    while (buf.hasRemaining()) {
-                        buf.put((byte) 0);
+            withChannel(ch -> {
+                while (buf.hasRemaining()) {
+                    int n = ch.read(buf, offsetBytes + buf.position());
+                    if (n < 0) {
+                        // Past the end of a file that is shorter than its superblock says: the tail was
+                        // never written, so it reads as zeros, like the sparse range it stands for.
+                        while (buf.hasRemaining()) {
+                            buf.put((byte) 0);
+                        }
                     }
                 }
-            }
+            });
         } catch (IOException e) {
             throw new D4Exception.DriveFailure("read of " + dst.byteSize() + " bytes at offset " + offsetBytes
                     + " of volume " + path + " failed: " + e.getMessage(), e);
@@ -114,9 +178,11 @@ public final class ChannelDrive implements Drive {
         checkRange(offsetBytes, src.byteSize());
         ByteBuffer buf = src.asByteBuffer();
         try {
-            while (buf.hasRemaining()) {
-                channel.write(buf, offsetBytes + buf.position());
-            }
+            withChannel(ch -> {
+                while (buf.hasRemaining()) {
+                    ch.write(buf, offsetBytes + buf.position());
+                }
+            });
         } catch (IOException e) {
             throw writeFailure("write of " + src.byteSize() + " bytes at offset " + offsetBytes, e);
         }
@@ -125,7 +191,7 @@ public final class ChannelDrive implements Drive {
     @Override
     public void flush() {
         try {
-            channel.force(false);
+            withChannel(ch -> ch.force(false));
         } catch (IOException e) {
             throw writeFailure("flush", e);
         }
@@ -151,6 +217,7 @@ public final class ChannelDrive implements Drive {
 
     @Override
     public void close() {
+        closed = true;
         try {
             try {
                 lock.release();

@@ -109,7 +109,8 @@ public final class Index {
     /** Entries of {@code owner} whose key starts with {@code prefix}, after {@code afterKey} (exclusive; null = from the start). */
     public List<Entry> entries(long owner, byte[] prefix, byte[] afterKey, int limit) {
         ObjectState s = state(owner);
-        NavigableMap<EntryKey, byte[]> tail = afterKey == null
+        // Start at the prefix, or just after afterKey when that lies beyond the prefix's start.
+        NavigableMap<EntryKey, byte[]> tail = afterKey == null || new EntryKey(afterKey).compareTo(new EntryKey(prefix)) < 0
                 ? s.entries.tailMap(new EntryKey(prefix), true)
                 : s.entries.tailMap(new EntryKey(afterKey), false);
         List<Entry> out = new ArrayList<>();

@@ -28,6 +28,8 @@ import java.util.zip.CRC32C;
 public final class Journal {
     static final int RECORD_MAGIC = 0x524a3444; // "D4JR" little-endian
     static final int HEADER_BYTES = 32;
+    static final int FLAGS_OFFSET = 26;
+    static final int FLAG_BATCH_START = 1;
 
     /** What a sync must make durable before the journal records that reference it: the data blocks. */
     public interface DataBarrier {
@@ -92,27 +94,50 @@ public final class Journal {
     public synchronized long append(List<Op> ops) {
         long seq = appendedSeq + 1;
         int start = pending.position();
-        pending.i32(RECORD_MAGIC).i32(0).i64(epoch).i64(seq).i32(ops.size()).i32(0);
+        if (ops.size() > 0xffff) {
+            throw new D4Exception.InvalidArgument("a transaction of " + ops.size() + " changes is too large (at most 65535)");
+        }
+        pending.i32(RECORD_MAGIC).i32(0).i64(epoch).i64(seq).u16(ops.size()).u16(0).i32(0);
         for (Op op : ops) {
             op.encode(pending);
         }
         int payload = pending.position() - start - HEADER_BYTES;
         if (payload > Limits.MAX_JOURNAL_RECORD_BYTES) {
             pending.truncate(start);
-            throw new IllegalStateException("d4 invariant violated: journal record of " + payload + " bytes");
+            throw new D4Exception.InvalidArgument("a transaction of " + payload + " bytes is too large for the journal"
+                    + " (at most " + Limits.MAX_JOURNAL_RECORD_BYTES + "): split it");
         }
         if (writePosBytes + inFlightBytes + align(pending.position()) > regionBytes) {
             pending.truncate(start);
             return -1;
         }
         pending.putI32At(start + 4, payload);
-        CRC32C crc = new CRC32C();
-        crc.update(pending.array(), start, HEADER_BYTES - 4);
-        crc.update(pending.array(), start + HEADER_BYTES, payload);
-        pending.putI32At(start + HEADER_BYTES - 4, (int) crc.getValue());
+        sealRecord(pending.array(), start, payload);
         appendedSeq = seq;
         pendingLastSeq = seq;
         return seq;
+    }
+
+    /** Computes a record's CRC over its header (without the CRC field) and payload, and stores it. */
+    private static void sealRecord(byte[] buf, int start, int payload) {
+        CRC32C crc = new CRC32C();
+        crc.update(buf, start, HEADER_BYTES - 4);
+        crc.update(buf, start + HEADER_BYTES, payload);
+        int v = (int) crc.getValue();
+        for (int i = 0; i < 4; i++) {
+            buf[start + HEADER_BYTES - 4 + i] = (byte) (v >>> (8 * i));
+        }
+    }
+
+    /**
+     * Flags the first record of a batch. A batch is written only after the previous one was flushed,
+     * so an intact batch start proves every earlier batch was acknowledged: replay uses that to tell
+     * a damaged acknowledged record (corruption) from a torn unacknowledged batch (a normal crash).
+     */
+    private static void markBatchStart(byte[] batch) {
+        int payload = new Decoder(batch, 4, 4, "journal batch").i32();
+        batch[FLAGS_OFFSET] |= (byte) FLAG_BATCH_START;
+        sealRecord(batch, 0, payload);
     }
 
     public synchronized long appendedSeq() {
@@ -155,13 +180,27 @@ public final class Journal {
             if (batchBytes == 0) {
                 return;
             }
-            barrier.flushData();
+            markBatchStart(batch);
             int padded = (int) align(batchBytes);
-            MemorySegment buf = buffer(padded);
-            MemorySegment.copy(batch, 0, buf, ValueLayout.JAVA_BYTE, 0, batchBytes);
-            buf.asSlice(batchBytes, padded - batchBytes).fill((byte) 0);
-            drive.write(regionStartBytes + writePosBytes, buf.asSlice(0, padded));
-            drive.flush();
+            try {
+                barrier.flushData();
+                MemorySegment buf = buffer(padded);
+                MemorySegment.copy(batch, 0, buf, ValueLayout.JAVA_BYTE, 0, batchBytes);
+                buf.asSlice(batchBytes, padded - batchBytes).fill((byte) 0);
+                drive.write(regionStartBytes + writePosBytes, buf.asSlice(0, padded));
+                drive.flush();
+            } catch (RuntimeException e) {
+                // Nothing of the batch is acknowledged: put it back in front of what was appended
+                // meanwhile, so that a later sync writes it (the rewrite starts at the same offset).
+                synchronized (this) {
+                    Encoder restored = new Encoder(batchBytes + pending.position());
+                    restored.bytes(java.util.Arrays.copyOf(batch, batchBytes));
+                    restored.bytes(pending.toByteArray());
+                    pending = restored;
+                    inFlightBytes = 0;
+                }
+                throw e;
+            }
             synchronized (this) {
                 writePosBytes += padded;
                 inFlightBytes = 0;
@@ -200,22 +239,23 @@ public final class Journal {
         long expected = 1;
         long records = 0;
         while (true) {
-            if (pos % Limits.BLOCK_BYTES != 0 && Limits.BLOCK_BYTES - pos % Limits.BLOCK_BYTES < HEADER_BYTES) {
+            // Records follow each other back to back, headers may straddle block boundaries; only
+            // the zero padding after a batch's last record skips to the next block. A record never
+            // starts with a zero byte (its magic's first byte is 'D'), so one byte tells them apart.
+            if (pos % Limits.BLOCK_BYTES != 0 && pos < regionBytes && in.read(pos, 1)[0] == 0) {
                 pos = align(pos);
+                continue;
             }
             if (pos + HEADER_BYTES > regionBytes) {
                 break;
             }
             Decoder h = new Decoder(in.read(pos, HEADER_BYTES), "journal record header at offset " + pos);
             int magic = h.i32();
-            if (magic == 0 && pos % Limits.BLOCK_BYTES != 0) {
-                pos = align(pos); // zero padding at the end of a batch
-                continue;
-            }
             int payload = h.i32();
             long recEpoch = h.i64();
             long seq = h.i64();
-            int opCount = h.i32();
+            int opCount = h.u16();
+            h.u16(); // flags
             int crc = h.i32();
             if (magic != RECORD_MAGIC || recEpoch != replayEpoch || seq != expected) {
                 break;
@@ -253,17 +293,41 @@ public final class Journal {
             int payload = h.i32();
             long recEpoch = h.i64();
             long seq = h.i64();
-            if (recEpoch != replayEpoch || seq <= expected || payload < 0 || payload > Limits.MAX_JOURNAL_RECORD_BYTES
-                    || p + HEADER_BYTES + payload > regionBytes) {
+            h.u16();
+            int flags = h.u16();
+            int crc = h.i32();
+            if (recEpoch != replayEpoch || seq <= expected || (flags & FLAG_BATCH_START) == 0 || payload < 0
+                    || payload > Limits.MAX_JOURNAL_RECORD_BYTES || p + HEADER_BYTES + payload > regionBytes) {
                 continue;
             }
-            h.i32();
-            int crc = h.i32();
             if (crc == crc(header, in.read(p + HEADER_BYTES, payload))) {
-                throw new D4Exception.Corruption("journal record " + expected + " is damaged but later records (" + seq
-                        + ") are intact: acknowledged changes would be lost. Do not write to this pool; run d4 fsck");
+                throw new D4Exception.Corruption("journal record " + expected + " is damaged but a later batch (from record "
+                        + seq + ") is intact: acknowledged changes would be lost. Do not write to this pool; run d4 fsck");
             }
         }
+    }
+
+    /** The epoch of the record at the start of the region, or -1 when there is no valid one. */
+    public long firstRecordEpoch() {
+        RegionReader in = new RegionReader();
+        if (regionBytes < HEADER_BYTES) {
+            return -1;
+        }
+        byte[] header = in.read(0, HEADER_BYTES);
+        Decoder h = new Decoder(header, "journal record header at offset 0");
+        if (h.i32() != RECORD_MAGIC) {
+            return -1;
+        }
+        int payload = h.i32();
+        long recEpoch = h.i64();
+        h.i64();
+        h.i32();
+        int crc = h.i32();
+        if (payload < 0 || payload > Limits.MAX_JOURNAL_RECORD_BYTES || HEADER_BYTES + payload > regionBytes
+                || crc != crc(header, in.read(HEADER_BYTES, payload))) {
+            return -1;
+        }
+        return recEpoch;
     }
 
     private static int crc(byte[] header, byte[] body) {

@@ -13,22 +13,25 @@ import java.util.zip.CRC32C;
 
 /**
  * One of the two alternating meta slots (blocks 1 and 2 of volume 0). A slot publishes a
- * checkpoint: where its image lies, its length and CRC, and the generation, which is also the epoch
- * of the journal records that follow it. The valid slot with the highest generation wins, so a
- * torn slot write leaves the previous one in charge. Layout in docs/format.md ("Meta slot").
+ * checkpoint: the image's length and CRC, where its run table lies (the list of runs holding the
+ * image, itself stored in up to {@link #MAX_RUNS} runs, so a fragmented pool can still checkpoint),
+ * and the generation, which is also the epoch of the journal records that follow it. The valid slot
+ * with the highest generation wins, so a torn slot write leaves the previous one in charge. Layout
+ * in docs/format.md ("Meta slot").
  */
-public record MetaSlot(long generation, long checkpointBytes, int checkpointCrc, List<Run> checkpointRuns) {
+public record MetaSlot(long generation, long checkpointBytes, int checkpointCrc, long tableBytes, int tableCrc,
+        List<Run> tableRuns) {
     static final byte[] MAGIC = "D4METASL".getBytes(StandardCharsets.US_ASCII);
     static final int VERSION = 1;
-    static final int HEADER_BYTES = 48;
+    static final int HEADER_BYTES = 64;
     static final int RUN_BYTES = 16;
     static final int CRC_OFFSET = Limits.BLOCK_BYTES - 4;
     public static final int MAX_RUNS = (CRC_OFFSET - HEADER_BYTES) / RUN_BYTES;
 
     public MetaSlot {
-        checkpointRuns = List.copyOf(checkpointRuns);
-        if (checkpointRuns.size() > MAX_RUNS) {
-            throw new D4Exception.NoSpace("free space is too fragmented to store the metadata checkpoint in "
+        tableRuns = List.copyOf(tableRuns);
+        if (tableRuns.size() > MAX_RUNS) {
+            throw new D4Exception.NoSpace("free space is too fragmented to store the metadata checkpoint's run table in "
                     + MAX_RUNS + " runs: delete files to free space");
         }
     }
@@ -41,8 +44,8 @@ public record MetaSlot(long generation, long checkpointBytes, int checkpointCrc,
     public byte[] encode() {
         Encoder e = new Encoder(Limits.BLOCK_BYTES);
         e.bytes(MAGIC).i32(VERSION).i32(0).i64(generation).i64(checkpointBytes).i32(checkpointCrc)
-                .i32(checkpointRuns.size()).zeros(HEADER_BYTES - 40);
-        for (Run r : checkpointRuns) {
+                .i32(tableRuns.size()).i64(tableBytes).i32(tableCrc).zeros(HEADER_BYTES - 52);
+        for (Run r : tableRuns) {
             e.i32(r.volume()).i64(r.startBlock()).i32(r.lengthBlocks());
         }
         e.zeros(CRC_OFFSET - e.position());
@@ -71,8 +74,10 @@ public record MetaSlot(long generation, long checkpointBytes, int checkpointCrc,
         long bytes = d.i64();
         int crc = d.i32();
         int runCount = d.i32();
-        d.skip(HEADER_BYTES - 40);
-        if (runCount < 0 || runCount > MAX_RUNS || generation < 1 || bytes < 0) {
+        long tableBytes = d.i64();
+        int tableCrc = d.i32();
+        d.skip(HEADER_BYTES - 52);
+        if (runCount < 0 || runCount > MAX_RUNS || generation < 1 || bytes < 0 || tableBytes < 0) {
             return null;
         }
         List<Run> runs = new ArrayList<>(runCount);
@@ -85,6 +90,35 @@ public record MetaSlot(long generation, long checkpointBytes, int checkpointCrc,
             }
             runs.add(new Run(volume, start, length));
         }
-        return new MetaSlot(generation, bytes, crc, runs);
+        return new MetaSlot(generation, bytes, crc, tableBytes, tableCrc, runs);
+    }
+
+    /** Encodes the run table: the runs holding a checkpoint image, in order. */
+    public static byte[] encodeTable(List<Run> imageRuns) {
+        Encoder e = new Encoder(8 + RUN_BYTES * imageRuns.size());
+        e.i64(imageRuns.size());
+        for (Run r : imageRuns) {
+            e.i32(r.volume()).i64(r.startBlock()).i32(r.lengthBlocks());
+        }
+        return e.toByteArray();
+    }
+
+    public static List<Run> decodeTable(byte[] table) {
+        Decoder d = new Decoder(table, "checkpoint run table");
+        long count = d.i64();
+        if (count < 0 || count > d.remaining() / RUN_BYTES) {
+            throw new D4Exception.Corruption("checkpoint run table claims " + count + " runs: the metadata is damaged; run d4 fsck");
+        }
+        List<Run> runs = new ArrayList<>((int) count);
+        for (long i = 0; i < count; i++) {
+            int volume = d.i32();
+            long start = d.i64();
+            int length = d.i32();
+            if (volume < 0 || start < 0 || length <= 0) {
+                throw new D4Exception.Corruption("checkpoint run table holds an impossible run: the metadata is damaged");
+            }
+            runs.add(new Run(volume, start, length));
+        }
+        return runs;
     }
 }

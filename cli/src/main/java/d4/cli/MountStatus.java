@@ -1,0 +1,81 @@
+package d4.cli;
+
+import d4.engine.PoolInfo;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/** What {@code d4 status} reports about one mount, as JSON (one object) or as text. */
+record MountStatus(long pid, Path mountPoint, Path dataDir, Path logFile, PoolInfo pool, String health) {
+
+    String toJson() {
+        List<String> vols = new ArrayList<>();
+        for (PoolInfo.VolumeInfo v : pool.volumes()) {
+            vols.add("{\"index\":" + v.index() + ",\"path\":" + str(v.path().toString()) + ",\"uuid\":"
+                    + str(v.uuid().toString()) + ",\"size_bytes\":" + v.sizeBytes() + ",\"capacity_bytes\":"
+                    + v.capacityBytes() + ",\"free_bytes\":" + v.freeBytes() + "}");
+        }
+        return "{\"pid\":" + pid
+                + ",\"mountpoint\":" + str(mountPoint.toString())
+                + ",\"pool\":" + str(pool.name())
+                + ",\"pool_uuid\":" + str(pool.uuid().toString())
+                + ",\"io_engine\":" + str(pool.ioEngine())
+                + ",\"block_size\":" + pool.blockSizeBytes()
+                + ",\"capacity_bytes\":" + pool.capacityBytes()
+                + ",\"used_bytes\":" + (pool.capacityBytes() - pool.freeBytes())
+                + ",\"free_bytes\":" + pool.freeBytes()
+                + ",\"objects\":" + pool.objectCount()
+                + ",\"health\":" + str(health)
+                + ",\"data_dir\":" + str(dataDir.toString())
+                + ",\"log\":" + str(logFile == null ? "" : logFile.toString())
+                + ",\"volumes\":[" + String.join(",", vols) + "]}";
+    }
+
+    String toText() {
+        StringBuilder b = new StringBuilder();
+        long used = pool.capacityBytes() - pool.freeBytes();
+        b.append("mount point: ").append(mountPoint).append('\n');
+        b.append("pid:         ").append(pid).append('\n');
+        b.append("pool:        ").append(pool.name()).append(" (").append(pool.uuid()).append(")\n");
+        b.append("health:      ").append(health).append('\n');
+        b.append("io engine:   ").append(pool.ioEngine()).append('\n');
+        b.append("capacity:    ").append(ByteSize.format(pool.capacityBytes())).append(", used ")
+                .append(ByteSize.format(used)).append(String.format(java.util.Locale.ROOT, " (%.1f%%)",
+                        pool.capacityBytes() == 0 ? 0.0 : 100.0 * used / pool.capacityBytes()))
+                .append(", free ").append(ByteSize.format(pool.freeBytes())).append('\n');
+        b.append("objects:     ").append(pool.objectCount()).append('\n');
+        b.append("data dir:    ").append(dataDir).append('\n');
+        if (logFile != null) {
+            b.append("log:         ").append(logFile).append('\n');
+        }
+        b.append("volumes:\n");
+        for (PoolInfo.VolumeInfo v : pool.volumes()) {
+            b.append("  ").append(v.index()).append("  ").append(v.path()).append("  ")
+                    .append(ByteSize.format(v.sizeBytes())).append(", free ").append(ByteSize.format(v.freeBytes()))
+                    .append('\n');
+        }
+        return b.toString();
+    }
+
+    static String str(String s) {
+        StringBuilder b = new StringBuilder("\"");
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            switch (c) {
+                case '"' -> b.append("\\\"");
+                case '\\' -> b.append("\\\\");
+                case '\n' -> b.append("\\n");
+                case '\r' -> b.append("\\r");
+                case '\t' -> b.append("\\t");
+                default -> {
+                    if (c < 0x20) {
+                        b.append(String.format("\\u%04x", (int) c));
+                    } else {
+                        b.append(c);
+                    }
+                }
+            }
+        }
+        return b.append('"').toString();
+    }
+}

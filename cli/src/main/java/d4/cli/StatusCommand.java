@@ -1,0 +1,33 @@
+package d4.cli;
+
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+@Command(
+        name = "status",
+        mixinStandardHelpOptions = true,
+        description = {"Show the daemon serving MOUNTPOINT: pid, pool, volumes, capacity and usage, io engine."})
+final class StatusCommand implements Callable<Integer> {
+    @Option(names = "--json", description = "Print one JSON object (keys: pid, pool, volumes, io_engine, ...).")
+    boolean json;
+
+    @Parameters(paramLabel = "MOUNTPOINT")
+    Path mountPoint;
+
+    @Override
+    public Integer call() {
+        Path mp = mountPoint.toAbsolutePath().normalize();
+        Path socket = ControlSocket.pathFor(Environment.current().runtimeDir(), mp);
+        String reply = ControlSocket.request(socket, json ? "status json" : "status text");
+        if (reply == null) {
+            throw new CommandFailure(MountTable.isD4(mp)
+                    ? mp + " is a d4 mount but no daemon answers (killed?): run d4 umount " + mp + ", then mount again"
+                    : "no d4 daemon serves " + mp + " (not mounted, or mounted with another runtime dir/user)");
+        }
+        System.out.print(reply.endsWith("\n") ? reply : reply + "\n");
+        return 0;
+    }
+}

@@ -1,0 +1,568 @@
+package d4.fs;
+
+import d4.engine.D4Exception;
+import d4.engine.Entry;
+import d4.engine.ObjectId;
+import d4.engine.ObjectInfo;
+import d4.engine.Pool;
+import d4.engine.PoolInfo;
+import d4.engine.Txn;
+import java.lang.System.Logger.Level;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * The POSIX namespace over a pool: inodes are objects, directory entries are object entries, and
+ * every change is one engine transaction (so a rename is atomic and survives a crash whole).
+ *
+ * <p>This class never imports jnr: the FUSE adapter translates calls into it, and tests drive it
+ * directly. Paths are absolute, '/'-separated, as libfuse 2's high-level API passes them.
+ *
+ * <p>Entry keys in the engine: {@code 'd' + name} in a directory object maps a name to
+ * (child id, type); in the pool object, {@code "fs.root"} holds the root directory's id and
+ * {@code "fs.orphan." + id} marks an inode unlinked while still open, deleted at last close or, after
+ * a crash, at the next mount.
+ */
+public final class FileSystem {
+    private static final System.Logger LOG = System.getLogger("d4.fs");
+    private static final byte[] ROOT_KEY = "fs.root".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] ORPHAN_PREFIX = "fs.orphan.".getBytes(StandardCharsets.US_ASCII);
+    private static final byte DIRENT = 'd';
+    public static final int MAX_NAME_BYTES = 255;
+    /** ext4's limit on hard links to one file. */
+    public static final int MAX_LINKS = 65000;
+    private static final int DIR_SIZE_BYTES = 4096;
+
+    private final Pool pool;
+    private final long rootId;
+    /** Open handles per inode: an unlinked inode lives until its count drops to zero. */
+    private final ConcurrentHashMap<Long, Integer> openCounts = new ConcurrentHashMap<>();
+
+    public FileSystem(Pool pool) {
+        this.pool = pool;
+        this.rootId = ensureRoot();
+        removeOrphans();
+    }
+
+    private long ensureRoot() {
+        Optional<byte[]> root = pool.entry(ObjectId.POOL, ROOT_KEY);
+        if (root.isPresent()) {
+            return ByteBuffer.wrap(root.get()).getLong();
+        }
+        try (Txn t = pool.begin()) {
+            Timestamp now = Timestamp.now();
+            Inode proto = new Inode(0, Inode.S_IFDIR | 0755, 0, 0, 2, 0, 0, 0, now, now, now, now, 0, new byte[0]);
+            ObjectId id = t.create(proto.encodeAttrs());
+            t.setAttrs(id, proto.withParent(id.value()).encodeAttrs());
+            t.putEntry(ObjectId.POOL, ROOT_KEY, ByteBuffer.allocate(8).putLong(id.value()).array());
+            t.commit();
+            pool.sync();
+            return id.value();
+        }
+    }
+
+    /** Deletes inodes that were unlinked while open when the pool last went down. */
+    private void removeOrphans() {
+        List<Entry> orphans = pool.entries(ObjectId.POOL, ORPHAN_PREFIX, null, Integer.MAX_VALUE);
+        if (orphans.isEmpty()) {
+            return;
+        }
+        try (Txn t = pool.begin()) {
+            for (Entry e : orphans) {
+                long id = ByteBuffer.wrap(e.value()).getLong();
+                if (pool.find(new ObjectId(id)).isPresent()) {
+                    t.delete(new ObjectId(id));
+                }
+                t.removeEntry(ObjectId.POOL, e.key());
+            }
+            t.commit();
+        }
+        LOG.log(Level.INFO, "removed {0} files that were deleted while open when the pool went down", orphans.size());
+    }
+
+    public long rootId() {
+        return rootId;
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Lookups
+
+    public Inode getattr(String path) {
+        return inode(resolve(path));
+    }
+
+    public Inode getattr(long id) {
+        return inode(id);
+    }
+
+    private Inode inode(long id) {
+        ObjectInfo info = pool.find(new ObjectId(id))
+                .orElseThrow(() -> new FsException(FsError.NOT_FOUND, "inode " + id + " does not exist"));
+        Inode i = Inode.decode(info);
+        if (i.isDirectory()) {
+            return new Inode(i.id(), i.mode(), i.uid(), i.gid(), i.nlink(), i.rdev(), DIR_SIZE_BYTES, DIR_SIZE_BYTES,
+                    i.atime(), i.mtime(), i.ctime(), i.btime(), i.parent(), i.symlinkTarget());
+        }
+        if (i.isSymlink()) {
+            return new Inode(i.id(), i.mode(), i.uid(), i.gid(), i.nlink(), i.rdev(), i.symlinkTarget().length,
+                    i.allocatedBytes(), i.atime(), i.mtime(), i.ctime(), i.btime(), i.parent(), i.symlinkTarget());
+        }
+        return i;
+    }
+
+    /** Resolves an absolute path to an inode id, following no symlinks (the kernel resolves them). */
+    long resolve(String path) {
+        long id = rootId;
+        for (byte[] name : components(path)) {
+            Inode dir = inode(id);
+            if (!dir.isDirectory()) {
+                throw new FsException(FsError.NOT_DIRECTORY, path);
+            }
+            id = lookup(id, name).orElseThrow(() -> new FsException(FsError.NOT_FOUND, path));
+        }
+        return id;
+    }
+
+    private Optional<Long> lookup(long dir, byte[] name) {
+        return pool.entry(new ObjectId(dir), direntKey(name)).map(v -> ByteBuffer.wrap(v).getLong());
+    }
+
+    private static byte[] direntKey(byte[] name) {
+        byte[] key = new byte[name.length + 1];
+        key[0] = DIRENT;
+        System.arraycopy(name, 0, key, 1, name.length);
+        return key;
+    }
+
+    private static byte[] direntValue(long id, int typeBits) {
+        return ByteBuffer.allocate(12).putLong(id).putInt(typeBits).array();
+    }
+
+    static List<byte[]> components(String path) {
+        if (path == null || path.isEmpty() || path.charAt(0) != '/') {
+            throw new FsException(FsError.INVALID, "not an absolute path: " + path);
+        }
+        List<byte[]> out = new ArrayList<>();
+        for (String part : path.split("/")) {
+            if (part.isEmpty() || part.equals(".")) {
+                continue;
+            }
+            byte[] name = part.getBytes(StandardCharsets.UTF_8);
+            if (name.length > MAX_NAME_BYTES) {
+                throw new FsException(FsError.NAME_TOO_LONG, "a name of " + name.length + " bytes (at most 255)");
+            }
+            out.add(name);
+        }
+        return out;
+    }
+
+    /** The parent directory id and the last name of a path that must not be the root. */
+    private record Place(long dir, byte[] name) {}
+
+    private Place place(String path) {
+        List<byte[]> parts = components(path);
+        if (parts.isEmpty()) {
+            throw new FsException(FsError.EXISTS, "the root directory");
+        }
+        long dir = rootId;
+        for (byte[] name : parts.subList(0, parts.size() - 1)) {
+            if (!inode(dir).isDirectory()) {
+                throw new FsException(FsError.NOT_DIRECTORY, path);
+            }
+            dir = lookup(dir, name).orElseThrow(() -> new FsException(FsError.NOT_FOUND, path));
+        }
+        if (!inode(dir).isDirectory()) {
+            throw new FsException(FsError.NOT_DIRECTORY, path);
+        }
+        return new Place(dir, parts.getLast());
+    }
+
+    /** Every entry of a directory, with "." and ".." first. */
+    public List<DirEntry> readdir(String path) {
+        Inode dir = getattr(path);
+        if (!dir.isDirectory()) {
+            throw new FsException(FsError.NOT_DIRECTORY, path);
+        }
+        List<DirEntry> out = new ArrayList<>();
+        out.add(new DirEntry(".".getBytes(StandardCharsets.US_ASCII), dir.id(), Inode.S_IFDIR));
+        out.add(new DirEntry("..".getBytes(StandardCharsets.US_ASCII), dir.parent(), Inode.S_IFDIR));
+        byte[] after = null;
+        while (true) {
+            List<Entry> batch = pool.entries(new ObjectId(dir.id()), new byte[] {DIRENT}, after, 1024);
+            for (Entry e : batch) {
+                ByteBuffer v = ByteBuffer.wrap(e.value());
+                out.add(new DirEntry(Arrays.copyOfRange(e.key(), 1, e.key().length), v.getLong(), v.getInt()));
+            }
+            if (batch.size() < 1024) {
+                return out;
+            }
+            after = batch.getLast().key();
+        }
+    }
+
+    public byte[] readlink(String path) {
+        Inode i = getattr(path);
+        if (!i.isSymlink()) {
+            throw new FsException(FsError.INVALID, path + " is not a symlink");
+        }
+        return i.symlinkTarget();
+    }
+
+    public FsStats statfs() {
+        PoolInfo info = pool.info();
+        long block = info.blockSizeBytes();
+        long free = info.freeBytes() / block;
+        // Inodes cost no preallocated table: report the free blocks as the free-inode count, as btrfs does.
+        return new FsStats(block, info.capacityBytes() / block, free, info.objectCount() + free, free, MAX_NAME_BYTES);
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Creation
+
+    public Inode mkdir(String path, int mode, Caller caller) {
+        return createNode(path, Inode.S_IFDIR | (mode & 07777), caller, new byte[0]);
+    }
+
+    /** Creates a regular file (mknod of S_IFREG); other node types arrive with the full POSIX work. */
+    public Inode mknod(String path, int mode, Caller caller) {
+        if ((mode & Inode.S_IFMT) != Inode.S_IFREG && (mode & Inode.S_IFMT) != 0) {
+            throw new FsException(FsError.NOT_PERMITTED, "only regular files can be created with mknod for now");
+        }
+        return createNode(path, Inode.S_IFREG | (mode & 07777), caller, new byte[0]);
+    }
+
+    /** Creates and opens a regular file; returns its inode (the handle is its id). */
+    public Inode create(String path, int mode, Caller caller) {
+        Inode i = createNode(path, Inode.S_IFREG | (mode & 07777), caller, new byte[0]);
+        openCounts.merge(i.id(), 1, Integer::sum);
+        return i;
+    }
+
+    public Inode symlink(byte[] target, String path, Caller caller) {
+        if (target.length == 0 || target.length >= 4096) {
+            throw new FsException(target.length == 0 ? FsError.NOT_FOUND : FsError.NAME_TOO_LONG, "symlink target length");
+        }
+        return createNode(path, Inode.S_IFLNK | 0777, caller, target);
+    }
+
+    private Inode createNode(String path, int mode, Caller caller, byte[] target) {
+        try (Txn t = pool.begin()) {
+            Place p = place(path);
+            if (lookup(p.dir(), p.name()).isPresent()) {
+                throw new FsException(FsError.EXISTS, path);
+            }
+            Inode parent = inode(p.dir());
+            boolean dir = (mode & Inode.S_IFMT) == Inode.S_IFDIR;
+            // A setgid directory hands its group (and, to subdirectories, the setgid bit) down, as on ext4.
+            int gid = caller.gid();
+            if ((parent.mode() & 02000) != 0) {
+                gid = parent.gid();
+                if (dir) {
+                    mode |= 02000;
+                }
+            }
+            Timestamp now = Timestamp.now();
+            Inode proto = new Inode(0, mode, caller.uid(), gid, dir ? 2 : 1, 0, 0, 0, now, now, now, now,
+                    dir ? p.dir() : 0, target);
+            ObjectId id = t.create(proto.encodeAttrs());
+            t.putEntry(new ObjectId(p.dir()), direntKey(p.name()), direntValue(id.value(), mode & Inode.S_IFMT));
+            Inode newParent = parent.withTimes(parent.atime(), now, now);
+            if (dir) {
+                if (parent.nlink() >= MAX_LINKS) {
+                    throw new FsException(FsError.TOO_MANY_LINKS, path);
+                }
+                newParent = newParent.withNlink(parent.nlink() + 1);
+            }
+            t.setAttrs(new ObjectId(p.dir()), newParent.encodeAttrs());
+            t.commit();
+            return inode(id.value());
+        }
+    }
+
+    public void link(String existing, String newPath) {
+        try (Txn t = pool.begin()) {
+            long id = resolve(existing);
+            Inode i = inode(id);
+            if (i.isDirectory()) {
+                throw new FsException(FsError.NOT_PERMITTED, "hard link to a directory");
+            }
+            if (i.nlink() >= MAX_LINKS) {
+                throw new FsException(FsError.TOO_MANY_LINKS, existing);
+            }
+            Place p = place(newPath);
+            if (lookup(p.dir(), p.name()).isPresent()) {
+                throw new FsException(FsError.EXISTS, newPath);
+            }
+            Timestamp now = Timestamp.now();
+            t.putEntry(new ObjectId(p.dir()), direntKey(p.name()), direntValue(id, i.typeBits()));
+            Inode parent = inode(p.dir());
+            t.setAttrs(new ObjectId(p.dir()), parent.withTimes(parent.atime(), now, now).encodeAttrs());
+            t.setAttrs(new ObjectId(id), i.withNlink(i.nlink() + 1).withTimes(i.atime(), i.mtime(), now).encodeAttrs());
+            t.commit();
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Removal and rename
+
+    public void unlink(String path) {
+        try (Txn t = pool.begin()) {
+            Place p = place(path);
+            long id = lookup(p.dir(), p.name()).orElseThrow(() -> new FsException(FsError.NOT_FOUND, path));
+            Inode i = inode(id);
+            if (i.isDirectory()) {
+                throw new FsException(FsError.IS_DIRECTORY, path);
+            }
+            Timestamp now = Timestamp.now();
+            t.removeEntry(new ObjectId(p.dir()), direntKey(p.name()));
+            Inode parent = inode(p.dir());
+            t.setAttrs(new ObjectId(p.dir()), parent.withTimes(parent.atime(), now, now).encodeAttrs());
+            dropLink(t, i, now);
+            t.commit();
+        }
+    }
+
+    /** Removes one link of a non-directory; the last link deletes it, or orphans it while open. */
+    private void dropLink(Txn t, Inode i, Timestamp now) {
+        if (i.nlink() > 1) {
+            t.setAttrs(new ObjectId(i.id()), i.withNlink(i.nlink() - 1).withTimes(i.atime(), i.mtime(), now).encodeAttrs());
+        } else if (openCounts.getOrDefault(i.id(), 0) > 0) {
+            t.setAttrs(new ObjectId(i.id()), i.withNlink(0).withTimes(i.atime(), i.mtime(), now).encodeAttrs());
+            t.putEntry(ObjectId.POOL, orphanKey(i.id()), ByteBuffer.allocate(8).putLong(i.id()).array());
+        } else {
+            t.delete(new ObjectId(i.id()));
+        }
+    }
+
+    private static byte[] orphanKey(long id) {
+        byte[] key = Arrays.copyOf(ORPHAN_PREFIX, ORPHAN_PREFIX.length + 8);
+        ByteBuffer.wrap(key, ORPHAN_PREFIX.length, 8).putLong(id);
+        return key;
+    }
+
+    public void rmdir(String path) {
+        try (Txn t = pool.begin()) {
+            Place p = place(path);
+            long id = lookup(p.dir(), p.name()).orElseThrow(() -> new FsException(FsError.NOT_FOUND, path));
+            Inode i = inode(id);
+            if (!i.isDirectory()) {
+                throw new FsException(FsError.NOT_DIRECTORY, path);
+            }
+            if (pool.hasEntries(new ObjectId(id), new byte[] {DIRENT})) {
+                throw new FsException(FsError.NOT_EMPTY, path);
+            }
+            Timestamp now = Timestamp.now();
+            t.removeEntry(new ObjectId(p.dir()), direntKey(p.name()));
+            Inode parent = inode(p.dir());
+            t.setAttrs(new ObjectId(p.dir()), parent.withNlink(parent.nlink() - 1).withTimes(parent.atime(), now, now)
+                    .encodeAttrs());
+            t.delete(new ObjectId(id));
+            t.commit();
+        }
+    }
+
+    /** Renames atomically, replacing a file or an empty directory at the destination, as rename(2). */
+    public void rename(String from, String to) {
+        try (Txn t = pool.begin()) {
+            Place src = place(from);
+            long id = lookup(src.dir(), src.name()).orElseThrow(() -> new FsException(FsError.NOT_FOUND, from));
+            Place dst = place(to);
+            Inode moving = inode(id);
+            Optional<Long> replaced = lookup(dst.dir(), dst.name());
+            if (replaced.isPresent() && replaced.get() == id) {
+                return; // both names are links to the same inode: rename(2) does nothing
+            }
+            if (moving.isDirectory()) {
+                // The destination's parent chain must not pass through the directory being moved.
+                for (long d = dst.dir(); ; d = inode(d).parent()) {
+                    if (d == id) {
+                        throw new FsException(FsError.INVALID, "cannot move " + from + " into its own subtree");
+                    }
+                    if (d == rootId) {
+                        break;
+                    }
+                }
+            }
+            Timestamp now = Timestamp.now();
+            int srcParentLinkDelta = 0;
+            int dstParentLinkDelta = 0;
+            if (replaced.isPresent()) {
+                Inode old = inode(replaced.get());
+                if (moving.isDirectory() && !old.isDirectory()) {
+                    throw new FsException(FsError.NOT_DIRECTORY, to);
+                }
+                if (!moving.isDirectory() && old.isDirectory()) {
+                    throw new FsException(FsError.IS_DIRECTORY, to);
+                }
+                if (old.isDirectory()) {
+                    if (pool.hasEntries(new ObjectId(old.id()), new byte[] {DIRENT})) {
+                        throw new FsException(FsError.NOT_EMPTY, to);
+                    }
+                    t.delete(new ObjectId(old.id()));
+                    dstParentLinkDelta--;
+                } else {
+                    dropLink(t, old, now);
+                }
+                t.removeEntry(new ObjectId(dst.dir()), direntKey(dst.name()));
+            }
+            t.removeEntry(new ObjectId(src.dir()), direntKey(src.name()));
+            t.putEntry(new ObjectId(dst.dir()), direntKey(dst.name()), direntValue(id, moving.typeBits()));
+            Inode movedInode = moving.withTimes(moving.atime(), moving.mtime(), now);
+            if (moving.isDirectory() && src.dir() != dst.dir()) {
+                movedInode = movedInode.withParent(dst.dir());
+                srcParentLinkDelta--;
+                dstParentLinkDelta++;
+            }
+            t.setAttrs(new ObjectId(id), movedInode.encodeAttrs());
+            if (src.dir() == dst.dir()) {
+                Inode parent = inode(src.dir());
+                t.setAttrs(new ObjectId(src.dir()), parent.withNlink(parent.nlink() + srcParentLinkDelta + dstParentLinkDelta)
+                        .withTimes(parent.atime(), now, now).encodeAttrs());
+            } else {
+                Inode sp = inode(src.dir());
+                Inode dp = inode(dst.dir());
+                t.setAttrs(new ObjectId(src.dir()), sp.withNlink(sp.nlink() + srcParentLinkDelta)
+                        .withTimes(sp.atime(), now, now).encodeAttrs());
+                t.setAttrs(new ObjectId(dst.dir()), dp.withNlink(dp.nlink() + dstParentLinkDelta)
+                        .withTimes(dp.atime(), now, now).encodeAttrs());
+            }
+            t.commit();
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Attributes
+
+    public void chmod(String path, int mode) {
+        setAttrs(resolve(path), i -> i.withMode((i.mode() & Inode.S_IFMT) | (mode & 07777)));
+    }
+
+    /** Changes owner and group; -1 keeps a field. Clears setuid/setgid of non-directories, as chown(2). */
+    public void chown(String path, int uid, int gid) {
+        setAttrs(resolve(path), i -> {
+            int mode = i.mode();
+            if (!i.isDirectory() && (uid != -1 || gid != -1)) {
+                mode &= ~04000;
+                if ((mode & 00010) != 0) {
+                    mode &= ~02000; // setgid without group-exec marks mandatory locking: kept, as on ext4
+                }
+            }
+            return i.withMode(mode).withOwner(uid == -1 ? i.uid() : uid, gid == -1 ? i.gid() : gid);
+        });
+    }
+
+    /** Sets access and modification times; null keeps a time. ctime becomes now. */
+    public void utimens(String path, Timestamp atime, Timestamp mtime) {
+        setAttrs(resolve(path), i -> i.withTimes(atime == null ? i.atime() : atime, mtime == null ? i.mtime() : mtime,
+                Timestamp.now()));
+    }
+
+    private void setAttrs(long id, java.util.function.UnaryOperator<Inode> change) {
+        try (Txn t = pool.begin()) {
+            Inode i = inode(id);
+            Inode changed = change.apply(i);
+            Timestamp now = Timestamp.now();
+            if (changed.ctime() == i.ctime()) {
+                changed = changed.withTimes(changed.atime(), changed.mtime(), now);
+            }
+            t.setAttrs(new ObjectId(id), changed.encodeAttrs());
+            t.commit();
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Open files and data
+
+    /** Opens an existing inode by path; the returned id is the file handle until {@link #release}. */
+    public Inode open(String path) {
+        try (Txn t = pool.begin()) {
+            // Inside a transaction so that no unlink can slip between the lookup and the count.
+            Inode i = getattr(path);
+            openCounts.merge(i.id(), 1, Integer::sum);
+            t.commit();
+            return i;
+        }
+    }
+
+    /** Drops one open handle; the last close of an unlinked inode deletes it. */
+    public void release(long id) {
+        try (Txn t = pool.begin()) {
+            Integer left = openCounts.computeIfPresent(id, (k, n) -> n > 1 ? n - 1 : null);
+            if (left == null && pool.find(new ObjectId(id)).isPresent()) {
+                Inode i = inode(id);
+                if (i.nlink() == 0) {
+                    t.delete(new ObjectId(id));
+                    t.removeEntry(ObjectId.POOL, orphanKey(id));
+                }
+            }
+            t.commit();
+        }
+    }
+
+    public int read(long id, long offset, MemorySegment dst) {
+        if (offset < 0) {
+            throw new FsException(FsError.INVALID, "negative offset");
+        }
+        try {
+            return pool.read(new ObjectId(id), offset, dst);
+        } catch (D4Exception.ObjectNotFound e) {
+            throw new FsException(FsError.BAD_HANDLE, "inode " + id + " is not open");
+        }
+    }
+
+    /** Writes at {@code offset} and updates mtime and ctime; returns the byte count. */
+    public int write(long id, long offset, MemorySegment src) {
+        if (offset < 0) {
+            throw new FsException(FsError.INVALID, "negative offset");
+        }
+        try (Txn t = pool.begin()) {
+            Inode i = inode(id);
+            if (i.isDirectory()) {
+                throw new FsException(FsError.IS_DIRECTORY, "write to a directory");
+            }
+            t.write(new ObjectId(id), offset, src);
+            Timestamp now = Timestamp.now();
+            t.setAttrs(new ObjectId(id), i.withTimes(i.atime(), now, now).encodeAttrs());
+            t.commit();
+            return (int) src.byteSize();
+        }
+    }
+
+    public void truncate(String path, long size) {
+        truncate(resolve(path), size);
+    }
+
+    public void truncate(long id, long size) {
+        if (size < 0) {
+            throw new FsException(FsError.INVALID, "negative size");
+        }
+        try (Txn t = pool.begin()) {
+            Inode i = inode(id);
+            if (i.isDirectory()) {
+                throw new FsException(FsError.IS_DIRECTORY, "truncate of a directory");
+            }
+            if (!i.isRegular()) {
+                throw new FsException(FsError.INVALID, "truncate of a non-regular file");
+            }
+            t.truncate(new ObjectId(id), size);
+            Timestamp now = Timestamp.now();
+            t.setAttrs(new ObjectId(id), i.withTimes(i.atime(), now, now).encodeAttrs());
+            t.commit();
+        }
+    }
+
+    /** Makes everything committed so far durable (d4 has one journal: fsync of one file syncs all). */
+    public void fsync() {
+        pool.sync();
+    }
+
+    public Pool pool() {
+        return pool;
+    }
+}

@@ -1,0 +1,393 @@
+package d4.fuse;
+
+import d4.fs.Caller;
+import d4.fs.DirEntry;
+import d4.fs.FileSystem;
+import d4.fs.FsStats;
+import d4.fs.Inode;
+import d4.fs.Timestamp;
+import java.lang.System.Logger.Level;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
+import jnr.ffi.Memory;
+import jnr.ffi.Pointer;
+import jnr.ffi.Runtime;
+import jnr.ffi.Struct;
+import ru.serce.jnrfuse.FuseFillDir;
+import ru.serce.jnrfuse.FuseStubFS;
+import ru.serce.jnrfuse.struct.FileStat;
+import ru.serce.jnrfuse.struct.FuseContext;
+import ru.serce.jnrfuse.struct.FuseFileInfo;
+import ru.serce.jnrfuse.struct.Statvfs;
+import ru.serce.jnrfuse.struct.Timespec;
+
+/**
+ * The jnr-fuse adapter: translates libfuse 2's path-based calls into {@link FileSystem} calls.
+ * It is the only class that sees jnr types. Every callback catches everything (no exception may
+ * cross into native code), maps it to errno through {@link Errno}, and logs what means damage or a bug.
+ *
+ * <p>File handles are inode ids. With {@code hard_remove} and {@code flag_nullpath_ok}, calls on
+ * files unlinked while open come with a null path; they are served by handle, so no
+ * {@code .fuse_hidden} file ever appears.
+ */
+public final class FuseAdapter extends FuseStubFS {
+    private static final System.Logger LOG = System.getLogger("d4.fuse");
+    private static final long UTIME_NOW = (1L << 30) - 1;
+    private static final long UTIME_OMIT = (1L << 30) - 2;
+    /** The largest request libfuse 2 passes with big_writes; also what we ask the kernel for. */
+    public static final int MAX_IO_BYTES = 128 * 1024;
+
+    private final FileSystem fs;
+    private final AtomicLong errorsLogged = new AtomicLong();
+
+    public FuseAdapter(FileSystem fs) {
+        this.fs = fs;
+        setOperationFlags();
+    }
+
+    /**
+     * libfuse 2.9's struct fuse_operations holds a 32-bit bitfield after its first 38 function
+     * pointers; jnr-fuse models it as single bytes. Set bit 0 (flag_nullpath_ok: calls on files
+     * unlinked while open come by handle with a null path) and bit 2 (flag_utime_omit_ok: UTIME_NOW
+     * and UTIME_OMIT reach utimens) in the word itself.
+     */
+    private void setOperationFlags() {
+        int pointer = Runtime.getSystemRuntime().addressSize();
+        long flagsOffset = 38L * pointer;
+        long expectedSize = flagsOffset + 8 + 6L * pointer; // flags word padded to 8, then 6 more pointers
+        if (Struct.size(fuseOperations) != expectedSize) {
+            throw new IllegalStateException("jnr-fuse's struct fuse_operations is " + Struct.size(fuseOperations)
+                    + " bytes, not the " + expectedSize + " of libfuse 2.9: this jnr-fuse version is not supported");
+        }
+        Pointer ops = Struct.getMemory(fuseOperations);
+        ops.putInt(flagsOffset, ops.getInt(flagsOffset) | 0b101);
+    }
+
+    /** The FUSE options d4 always mounts with (see docs/architecture.md for why each). */
+    public static List<String> defaultOptions(String poolName) {
+        return List.of(
+                "fsname=d4:" + poolName,
+                "subtype=d4",
+                "big_writes",
+                "max_write=" + MAX_IO_BYTES,
+                "max_read=" + MAX_IO_BYTES,
+                "use_ino",
+                "hard_remove",
+                "default_permissions",
+                "attr_timeout=1",
+                "entry_timeout=1",
+                "negative_timeout=0");
+    }
+
+    /** Mounts and serves until unmounted. */
+    public void serve(Path mountPoint, List<String> fuseOptions) {
+        List<String> args = new ArrayList<>();
+        args.add("-o");
+        args.add(String.join(",", fuseOptions));
+        mount(mountPoint, true, false, args.toArray(String[]::new));
+    }
+
+    @FunctionalInterface
+    private interface Call {
+        int run() throws Exception;
+    }
+
+    private int call(String op, String path, Call body) {
+        try {
+            return body.run();
+        } catch (Throwable t) {
+            int errno = Errno.of(t);
+            if (Errno.isNoteworthy(t)) {
+                // Full stack trace for what looks like a bug; one line for damage reports.
+                boolean bug = !(t instanceof d4.engine.D4Exception);
+                if (bug || errorsLogged.incrementAndGet() < 1000) {
+                    LOG.log(bug ? Level.ERROR : Level.WARNING, op + " " + path + " failed (errno " + errno + "): " + t, bug ? t : null);
+                }
+            }
+            return -errno;
+        }
+    }
+
+    private Caller caller() {
+        FuseContext ctx = getContext();
+        return new Caller(ctx.uid.intValue(), ctx.gid.intValue());
+    }
+
+    private static void fill(FileStat st, Inode i) {
+        st.st_mode.set(i.mode());
+        st.st_ino.set(i.id());
+        st.st_nlink.set(i.nlink());
+        st.st_uid.set(i.uid());
+        st.st_gid.set(i.gid());
+        st.st_rdev.set(i.rdev());
+        st.st_size.set(i.sizeBytes());
+        st.st_blksize.set(4096);
+        st.st_blocks.set((i.allocatedBytes() + 511) / 512);
+        st.st_atim.tv_sec.set(i.atime().seconds());
+        st.st_atim.tv_nsec.set(i.atime().nanos());
+        st.st_mtim.tv_sec.set(i.mtime().seconds());
+        st.st_mtim.tv_nsec.set(i.mtime().nanos());
+        st.st_ctim.tv_sec.set(i.ctime().seconds());
+        st.st_ctim.tv_nsec.set(i.ctime().nanos());
+    }
+
+    private static long handle(FuseFileInfo fi) {
+        return fi.fh.get();
+    }
+
+    @Override
+    public int getattr(String path, FileStat stat) {
+        return call("getattr", path, () -> {
+            fill(stat, fs.getattr(path));
+            return 0;
+        });
+    }
+
+    @Override
+    public int fgetattr(String path, FileStat stat, FuseFileInfo fi) {
+        return call("fgetattr", path, () -> {
+            fill(stat, fs.getattr(handle(fi)));
+            return 0;
+        });
+    }
+
+    @Override
+    public int access(String path, int mask) {
+        // default_permissions has the kernel check modes; this only answers existence.
+        return call("access", path, () -> {
+            fs.getattr(path);
+            return 0;
+        });
+    }
+
+    @Override
+    public int readdir(String path, Pointer buf, FuseFillDir filler, long offset, FuseFileInfo fi) {
+        return call("readdir", path, () -> {
+            Runtime runtime = Runtime.getSystemRuntime();
+            FileStat st = new FileStat(runtime);
+            Pointer stMemory = Memory.allocateDirect(runtime, Struct.size(st), true);
+            st.useMemory(stMemory);
+            for (DirEntry e : fs.readdir(path)) {
+                byte[] name = new byte[e.name().length + 1]; // NUL-terminated for C
+                System.arraycopy(e.name(), 0, name, 0, e.name().length);
+                st.st_ino.set(e.inode());
+                st.st_mode.set(e.typeBits());
+                // Offset 0: libfuse collects the whole listing in one buffer (stable for this call).
+                if (filler.apply(buf, ByteBuffer.wrap(name), stMemory, 0) != 0) {
+                    break;
+                }
+            }
+            return 0;
+        });
+    }
+
+    @Override
+    public int mkdir(String path, long mode) {
+        return call("mkdir", path, () -> {
+            fs.mkdir(path, (int) mode, caller());
+            return 0;
+        });
+    }
+
+    @Override
+    public int mknod(String path, long mode, long rdev) {
+        return call("mknod", path, () -> {
+            fs.mknod(path, (int) mode, caller());
+            return 0;
+        });
+    }
+
+    @Override
+    public int create(String path, long mode, FuseFileInfo fi) {
+        return call("create", path, () -> {
+            Inode i = fs.create(path, (int) mode, caller());
+            fi.fh.set(i.id());
+            return 0;
+        });
+    }
+
+    @Override
+    public int open(String path, FuseFileInfo fi) {
+        return call("open", path, () -> {
+            Inode i = fs.open(path);
+            fi.fh.set(i.id());
+            return 0;
+        });
+    }
+
+    @Override
+    public int release(String path, FuseFileInfo fi) {
+        return call("release", path, () -> {
+            fs.release(handle(fi));
+            return 0;
+        });
+    }
+
+    @Override
+    public int flush(String path, FuseFileInfo fi) {
+        // close(2): data is already in the engine; durability is fsync's job, as on ext4.
+        return 0;
+    }
+
+    @Override
+    public int fsync(String path, int isdatasync, FuseFileInfo fi) {
+        return call("fsync", path, () -> {
+            fs.fsync();
+            return 0;
+        });
+    }
+
+    @Override
+    public int fsyncdir(String path, FuseFileInfo fi) {
+        return call("fsyncdir", path, () -> {
+            fs.fsync();
+            return 0;
+        });
+    }
+
+    @Override
+    public int read(String path, Pointer buf, long size, long offset, FuseFileInfo fi) {
+        return call("read", path, () -> {
+            MemorySegment dst = MemorySegment.ofAddress(buf.address()).reinterpret(size);
+            return fs.read(handle(fi), offset, dst);
+        });
+    }
+
+    @Override
+    public int write(String path, Pointer buf, long size, long offset, FuseFileInfo fi) {
+        return call("write", path, () -> {
+            MemorySegment src = MemorySegment.ofAddress(buf.address()).reinterpret(size);
+            return fs.write(handle(fi), offset, src);
+        });
+    }
+
+    @Override
+    public int truncate(String path, long size) {
+        return call("truncate", path, () -> {
+            fs.truncate(path, size);
+            return 0;
+        });
+    }
+
+    @Override
+    public int ftruncate(String path, long size, FuseFileInfo fi) {
+        return call("ftruncate", path, () -> {
+            fs.truncate(handle(fi), size);
+            return 0;
+        });
+    }
+
+    @Override
+    public int unlink(String path) {
+        return call("unlink", path, () -> {
+            fs.unlink(path);
+            return 0;
+        });
+    }
+
+    @Override
+    public int rmdir(String path) {
+        return call("rmdir", path, () -> {
+            fs.rmdir(path);
+            return 0;
+        });
+    }
+
+    @Override
+    public int rename(String oldpath, String newpath) {
+        return call("rename", oldpath, () -> {
+            fs.rename(oldpath, newpath);
+            return 0;
+        });
+    }
+
+    @Override
+    public int link(String oldpath, String newpath) {
+        return call("link", newpath, () -> {
+            fs.link(oldpath, newpath);
+            return 0;
+        });
+    }
+
+    @Override
+    public int symlink(String target, String linkpath) {
+        return call("symlink", linkpath, () -> {
+            fs.symlink(target.getBytes(StandardCharsets.UTF_8), linkpath, caller());
+            return 0;
+        });
+    }
+
+    @Override
+    public int readlink(String path, Pointer buf, long size) {
+        return call("readlink", path, () -> {
+            byte[] target = fs.readlink(path);
+            // libfuse 2 wants a NUL-terminated string, truncated to the buffer.
+            int n = (int) Math.min(target.length, size - 1);
+            buf.put(0, target, 0, n);
+            buf.putByte(n, (byte) 0);
+            return 0;
+        });
+    }
+
+    @Override
+    public int chmod(String path, long mode) {
+        return call("chmod", path, () -> {
+            fs.chmod(path, (int) mode);
+            return 0;
+        });
+    }
+
+    @Override
+    public int chown(String path, long uid, long gid) {
+        return call("chown", path, () -> {
+            fs.chown(path, (int) uid, (int) gid); // (uid_t) -1 arrives as 0xffffffff: the cast restores -1
+            return 0;
+        });
+    }
+
+    @Override
+    public int utimens(String path, Timespec[] timespec) {
+        return call("utimens", path, () -> {
+            fs.utimens(path, time(timespec[0]), time(timespec[1]));
+            return 0;
+        });
+    }
+
+    private static Timestamp time(Timespec t) {
+        long nsec = t.tv_nsec.longValue();
+        if (nsec == UTIME_OMIT) {
+            return null;
+        }
+        if (nsec == UTIME_NOW) {
+            return Timestamp.now();
+        }
+        return new Timestamp(t.tv_sec.get(), (int) nsec);
+    }
+
+    @Override
+    public int statfs(String path, Statvfs st) {
+        return call("statfs", path, () -> {
+            FsStats s = fs.statfs();
+            st.f_bsize.set(s.blockSizeBytes());
+            st.f_frsize.set(s.blockSizeBytes());
+            st.f_blocks.set(s.totalBlocks());
+            st.f_bfree.set(s.freeBlocks());
+            st.f_bavail.set(s.freeBlocks());
+            st.f_files.set(s.files());
+            st.f_ffree.set(s.freeFiles());
+            st.f_favail.set(s.freeFiles());
+            st.f_namemax.set(s.maxNameBytes());
+            return 0;
+        });
+    }
+
+    @Override
+    protected String getFSName() {
+        return "d4";
+    }
+}
