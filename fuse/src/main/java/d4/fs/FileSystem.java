@@ -44,6 +44,16 @@ public final class FileSystem {
     /** Open handles per inode: an unlinked inode lives until its count drops to zero. */
     private final ConcurrentHashMap<Long, Integer> openCounts = new ConcurrentHashMap<>();
 
+    /**
+     * libfuse 2 keeps an open file reachable after unlink by renaming it to ".fuse_hidden" + 16 hex
+     * digits in its directory, and unlinks that name at the last close. We turn that rename into a
+     * real unlink (the name leaves the directory, the link count drops, an orphan record keeps the
+     * inode until the last close, as on ext4) and answer the hidden path from this map, so fstat,
+     * fchmod and ftruncate keep working and no listing ever shows the name.
+     */
+    private static final java.util.regex.Pattern FUSE_HIDDEN = java.util.regex.Pattern.compile("\\.fuse_hidden[0-9a-f]{16}");
+    private final ConcurrentHashMap<String, Long> hiddenPaths = new ConcurrentHashMap<>();
+
     public FileSystem(Pool pool) {
         this.pool = pool;
         this.rootId = ensureRoot();
@@ -118,6 +128,10 @@ public final class FileSystem {
 
     /** Resolves an absolute path to an inode id, following no symlinks (the kernel resolves them). */
     long resolve(String path) {
+        Long hidden = hiddenPaths.get(path);
+        if (hidden != null) {
+            return hidden;
+        }
         long id = rootId;
         for (byte[] name : components(path)) {
             Inode dir = inode(id);
@@ -160,6 +174,11 @@ public final class FileSystem {
             out.add(name);
         }
         return out;
+    }
+
+    private static boolean isFuseHiddenName(String path) {
+        int slash = path.lastIndexOf('/');
+        return FUSE_HIDDEN.matcher(path.substring(slash + 1)).matches();
     }
 
     /** The parent directory id and the last name of a path that must not be the root. */
@@ -312,6 +331,9 @@ public final class FileSystem {
     // Removal and rename
 
     public void unlink(String path) {
+        if (hiddenPaths.remove(path) != null) {
+            return; // libfuse's last-close unlink of a name we already removed at hide time
+        }
         try (Txn t = pool.begin()) {
             Place p = place(path);
             long id = lookup(p.dir(), p.name()).orElseThrow(() -> new FsException(FsError.NOT_FOUND, path));
@@ -369,6 +391,14 @@ public final class FileSystem {
 
     /** Renames atomically, replacing a file or an empty directory at the destination, as rename(2). */
     public void rename(String from, String to) {
+        if (isFuseHiddenName(to)) {
+            long id = resolve(from);
+            if (openCounts.getOrDefault(id, 0) > 0) {
+                unlink(from);
+                hiddenPaths.put(to, id);
+                return;
+            }
+        }
         try (Txn t = pool.begin()) {
             Place src = place(from);
             long id = lookup(src.dir(), src.name()).orElseThrow(() -> new FsException(FsError.NOT_FOUND, from));

@@ -31,9 +31,10 @@ import ru.serce.jnrfuse.struct.Timespec;
  * It is the only class that sees jnr types. Every callback catches everything (no exception may
  * cross into native code), maps it to errno through {@link Errno}, and logs what means damage or a bug.
  *
- * <p>File handles are inode ids. With {@code hard_remove} and {@code flag_nullpath_ok}, calls on
- * files unlinked while open come with a null path; they are served by handle, so no
- * {@code .fuse_hidden} file ever appears.
+ * <p>File handles are inode ids. Files unlinked while open: libfuse 2 renames them to a
+ * {@code .fuse_hidden} name, which {@link FileSystem} turns into a real unlink (see there), so no
+ * such name ever appears in a listing and fstat keeps working (with {@code hard_remove} it would not:
+ * the kernel's getattr carries no handle). Calls that do come with a null path are served by handle.
  */
 public final class FuseAdapter extends FuseStubFS {
     private static final System.Logger LOG = System.getLogger("d4.fuse");
@@ -77,7 +78,6 @@ public final class FuseAdapter extends FuseStubFS {
                 "max_write=" + MAX_IO_BYTES,
                 "max_read=" + MAX_IO_BYTES,
                 "use_ino",
-                "hard_remove",
                 "default_permissions",
                 "attr_timeout=1",
                 "entry_timeout=1",
