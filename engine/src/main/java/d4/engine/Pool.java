@@ -155,8 +155,10 @@ public final class Pool implements AutoCloseable {
             if (path.getParent() != null) {
                 Files.createDirectories(path.getParent());
             }
-            try (FileChannel ch = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                    StandardOpenOption.READ)) {
+            // Mode 0600: a volume holds every file's bytes, whatever their own modes say.
+            try (FileChannel ch = FileChannel.open(path, java.util.Set.of(StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                    StandardOpenOption.READ), java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                            java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")))) {
                 ch.truncate(0);
                 byte[] block = new byte[Limits.BLOCK_BYTES];
                 System.arraycopy(sb.encode(), 0, block, 0, Superblock.ENCODED_BYTES);
