@@ -25,9 +25,12 @@ final class Daemon {
     private final Path mountPoint;
     private final List<String> extraOptions;
     private final Path logFile;
+    private final String ioEngine;
     private final CountDownLatch stopped = new CountDownLatch(1);
 
-    Daemon(Environment env, Path dataDir, String poolName, Path mountPoint, List<String> extraOptions, Path logFile) {
+    Daemon(Environment env, Path dataDir, String poolName, Path mountPoint, List<String> extraOptions, Path logFile,
+            String ioEngine) {
+        this.ioEngine = ioEngine;
         this.env = env;
         this.dataDir = dataDir;
         this.poolName = poolName;
@@ -46,7 +49,8 @@ final class Daemon {
                 throw new IllegalStateException(e);
             }
         }
-        Pool pool = PoolLocator.open(dataDir, poolName, PoolOptions.defaults());
+        Pool pool = PoolLocator.open(dataDir, poolName,
+                PoolOptions.defaults().withDriveFactory(d4.engine.io.DriveFactory.forEngine(ioEngine)));
         try {
             FileSystem fs = new FileSystem(pool);
             FuseAdapter adapter = new FuseAdapter(fs);

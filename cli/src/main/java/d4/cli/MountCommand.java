@@ -39,6 +39,11 @@ final class MountCommand implements Callable<Integer> {
     @Option(names = {"-f", "--foreground"}, description = "Stay in the foreground and log to stderr.")
     boolean foreground;
 
+    @Option(names = "--io-engine", paramLabel = "ENGINE",
+            description = "io_uring (default; falls back to filechannel where io_uring cannot be set up) or filechannel."
+                    + " Also D4_IO_ENGINE.")
+    String ioEngine;
+
     @Option(names = "--daemon-child", hidden = true)
     boolean daemonChild;
 
@@ -54,14 +59,25 @@ final class MountCommand implements Callable<Integer> {
         Environment env = Environment.current();
         Path dir = env.dataDir(dataDir);
         Path mp = mountPoint.toAbsolutePath().normalize();
+        String engine = engine(env);
         checkMountPoint(mp);
         if (foreground) {
             if (daemonChild) {
                 Posix.setsid();
             }
-            return new Daemon(env, dir, pool, mp, fuseOptions, daemonChild ? logFile(dir, pool) : null).run();
+            return new Daemon(env, dir, pool, mp, fuseOptions, daemonChild ? logFile(dir, pool) : null, engine).run();
         }
-        return startDaemon(env, dir, mp);
+        return startDaemon(env, dir, mp, engine);
+    }
+
+    /** --io-engine, else D4_IO_ENGINE, else io_uring; an unknown name fails here, before anything starts. */
+    String engine(Environment env) {
+        String e = ioEngine != null ? ioEngine : env.env().getOrDefault("D4_IO_ENGINE", "io_uring");
+        String origin = ioEngine != null ? "--io-engine" : env.env().containsKey("D4_IO_ENGINE") ? "D4_IO_ENGINE" : "default";
+        if (!e.equals("io_uring") && !e.equals("filechannel")) {
+            throw new CommandFailure("invalid io engine '" + e + "' (from " + origin + "): use io_uring or filechannel");
+        }
+        return e;
     }
 
     static void checkMountPoint(Path mp) {
@@ -78,7 +94,7 @@ final class MountCommand implements Callable<Integer> {
     }
 
     /** Starts this same command as a detached daemon and waits until its mount answers. */
-    private int startDaemon(Environment env, Path dir, Path mp) throws IOException, InterruptedException {
+    private int startDaemon(Environment env, Path dir, Path mp, String engine) throws IOException, InterruptedException {
         Path log = logFile(dir, pool);
         Files.createDirectories(log.getParent());
         long logStart = Files.exists(log) ? Files.size(log) : 0;
@@ -97,6 +113,8 @@ final class MountCommand implements Callable<Integer> {
             cmd.add("-o");
             cmd.add(String.join(",", fuseOptions));
         }
+        cmd.add("--io-engine");
+        cmd.add(engine);
         cmd.add("--foreground");
         cmd.add("--daemon-child");
         cmd.add(mp.toString());

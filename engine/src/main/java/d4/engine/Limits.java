@@ -7,8 +7,8 @@ public final class Limits {
     /** The pool's block size: the unit of allocation, checksums and drive I/O. */
     public static final int BLOCK_BYTES = 4096;
 
-    /** Largest attribute blob of an object. */
-    public static final int MAX_ATTRS_BYTES = 4096;
+    /** Largest attribute blob of an object (an inode with a 4095-byte symlink target fits). */
+    public static final int MAX_ATTRS_BYTES = 8192;
 
     /** Largest entry key (a 255-byte name plus a namespace prefix fits with room to spare). */
     public static final int MAX_KEY_BYTES = 1024;
@@ -25,8 +25,11 @@ public final class Limits {
     /** Data moved per drive request by the engine's own buffers. */
     public static final int IO_CHUNK_BYTES = 1 << 20;
 
-    /** Largest journal record. */
-    public static final int MAX_JOURNAL_RECORD_BYTES = 4 << 20;
+    /** Largest journal record; the smallest journal (4 MiB) holds several. */
+    public static final int MAX_JOURNAL_RECORD_BYTES = 1 << 20;
+
+    /** Largest volume: the in-memory free-space map indexes blocks with an int. */
+    public static final long MAX_VOLUME_BYTES = (long) Integer.MAX_VALUE / 2 * BLOCK_BYTES;
 
     /** Smallest volume d4 formats. */
     public static final long MIN_VOLUME_BYTES = 64L << 20;

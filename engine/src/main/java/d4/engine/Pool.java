@@ -99,6 +99,11 @@ public final class Pool implements AutoCloseable {
         for (int i = 0; i < specs.size(); i++) {
             VolumeSpec spec = specs.get(i);
             long size = spec.sizeBytes() / Limits.BLOCK_BYTES * Limits.BLOCK_BYTES;
+            if (size > Limits.MAX_VOLUME_BYTES) {
+                throw new D4Exception.InvalidArgument("volume " + spec.path() + " of " + spec.sizeBytes()
+                        + " bytes is too large: this release supports volumes up to " + (Limits.MAX_VOLUME_BYTES >> 40)
+                        + " TiB; use several volumes");
+            }
             if (size < Limits.MIN_VOLUME_BYTES) {
                 throw new D4Exception.InvalidArgument("volume " + spec.path() + " of " + spec.sizeBytes()
                         + " bytes is too small: a volume needs at least " + (Limits.MIN_VOLUME_BYTES >> 20) + " MiB");

@@ -27,8 +27,16 @@ import java.util.zip.CRC32C;
  */
 public final class Journal {
     static final int RECORD_MAGIC = 0x524a3444; // "D4JR" little-endian
-    static final int HEADER_BYTES = 32;
+    /**
+     * Record header: magic u32, payload length u32, epoch u64, seq u64, op count u16, flags u16,
+     * CRC of the previous record u32, reserved u32, CRC u32. The CRC covers the header except the
+     * flags and the CRC itself, and the payload; the previous record's CRC chains the records of an
+     * epoch, so a stale record left by an earlier session can never pass for the next one.
+     */
+    static final int HEADER_BYTES = 40;
     static final int FLAGS_OFFSET = 26;
+    static final int PREV_CRC_OFFSET = 28;
+    static final int CRC_OFFSET = 36;
     static final int FLAG_BATCH_START = 1;
 
     /** What a sync must make durable before the journal records that reference it: the data blocks. */
@@ -45,6 +53,7 @@ public final class Journal {
     private Encoder pending = new Encoder(64 * 1024);
     private long pendingLastSeq;
     private long appendedSeq;
+    private int lastCrc; // CRC of the last appended record of this epoch (0 before the first)
 
     // Guarded by syncLock (written), volatile for lock-free reads.
     private volatile long durableSeq;
@@ -74,6 +83,7 @@ public final class Journal {
                 epoch = newEpoch;
                 writePosBytes = 0;
                 appendedSeq = 0;
+                lastCrc = 0;
                 pendingLastSeq = 0;
                 durableSeq = 0;
             }
@@ -97,7 +107,7 @@ public final class Journal {
         if (ops.size() > 0xffff) {
             throw new D4Exception.InvalidArgument("a transaction of " + ops.size() + " changes is too large (at most 65535)");
         }
-        pending.i32(RECORD_MAGIC).i32(0).i64(epoch).i64(seq).u16(ops.size()).u16(0).i32(0);
+        pending.i32(RECORD_MAGIC).i32(0).i64(epoch).i64(seq).u16(ops.size()).u16(0).i32(lastCrc).i32(0).i32(0);
         for (Op op : ops) {
             op.encode(pending);
         }
@@ -112,32 +122,30 @@ public final class Journal {
             return -1;
         }
         pending.putI32At(start + 4, payload);
-        sealRecord(pending.array(), start, payload);
+        lastCrc = crc(pending.array(), start, payload);
+        pending.putI32At(start + CRC_OFFSET, lastCrc);
         appendedSeq = seq;
         pendingLastSeq = seq;
         return seq;
     }
 
-    /** Computes a record's CRC over its header (without the CRC field) and payload, and stores it. */
-    private static void sealRecord(byte[] buf, int start, int payload) {
-        CRC32C crc = new CRC32C();
-        crc.update(buf, start, HEADER_BYTES - 4);
-        crc.update(buf, start + HEADER_BYTES, payload);
-        int v = (int) crc.getValue();
-        for (int i = 0; i < 4; i++) {
-            buf[start + HEADER_BYTES - 4 + i] = (byte) (v >>> (8 * i));
-        }
+    /** A record's CRC: its header without the flags and the CRC field, then its payload. */
+    static int crc(byte[] buf, int start, int payload) {
+        CRC32C c = new CRC32C();
+        c.update(buf, start, FLAGS_OFFSET);
+        c.update(buf, start + PREV_CRC_OFFSET, CRC_OFFSET - PREV_CRC_OFFSET);
+        c.update(buf, start + HEADER_BYTES, payload);
+        return (int) c.getValue();
     }
 
     /**
-     * Flags the first record of a batch. A batch is written only after the previous one was flushed,
-     * so an intact batch start proves every earlier batch was acknowledged: replay uses that to tell
-     * a damaged acknowledged record (corruption) from a torn unacknowledged batch (a normal crash).
+     * Flags the first record of a batch (the flag is outside the CRC, so the record stays sealed).
+     * A batch is written only after the previous one was flushed, so an intact batch start proves
+     * every earlier batch was acknowledged: replay uses that to tell a damaged acknowledged record
+     * (corruption) from a torn unacknowledged batch (a normal crash).
      */
     private static void markBatchStart(byte[] batch) {
-        int payload = new Decoder(batch, 4, 4, "journal batch").i32();
         batch[FLAGS_OFFSET] |= (byte) FLAG_BATCH_START;
-        sealRecord(batch, 0, payload);
     }
 
     public synchronized long appendedSeq() {
@@ -182,12 +190,15 @@ public final class Journal {
             }
             markBatchStart(batch);
             int padded = (int) align(batchBytes);
+            // A zero block after the batch (where the region has room) marks the end of the journal:
+            // replay then knows a clean end from a damaged record. The next batch overwrites it.
+            int trailer = writePosBytes + padded + Limits.BLOCK_BYTES <= regionBytes ? Limits.BLOCK_BYTES : 0;
             try {
                 barrier.flushData();
-                MemorySegment buf = buffer(padded);
+                MemorySegment buf = buffer(padded + trailer);
                 MemorySegment.copy(batch, 0, buf, ValueLayout.JAVA_BYTE, 0, batchBytes);
-                buf.asSlice(batchBytes, padded - batchBytes).fill((byte) 0);
-                drive.write(regionStartBytes + writePosBytes, buf.asSlice(0, padded));
+                buf.asSlice(batchBytes, padded + trailer - batchBytes).fill((byte) 0);
+                drive.write(regionStartBytes + writePosBytes, buf.asSlice(0, padded + trailer));
                 drive.flush();
             } catch (RuntimeException e) {
                 // Nothing of the batch is acknowledged: put it back in front of what was appended
@@ -227,114 +238,116 @@ public final class Journal {
     /** What replay found. */
     public record Replay(long records, long lastSeq, long endBytes) {}
 
+    /** A record header as read, with whether the record (header and payload) is intact. */
+    private record Header(int magic, int payload, long epoch, long seq, int opCount, int flags, int prevCrc,
+            boolean intact) {}
+
+    private Header header(RegionReader in, long pos) {
+        byte[] raw = in.read(pos, HEADER_BYTES);
+        Decoder h = new Decoder(raw, "journal record header at offset " + pos);
+        int magic = h.i32();
+        int payload = h.i32();
+        long recEpoch = h.i64();
+        long seq = h.i64();
+        int opCount = h.u16();
+        int flags = h.u16();
+        int prevCrc = h.i32();
+        h.i32();
+        int crc = h.i32();
+        boolean intact = false;
+        if (magic == RECORD_MAGIC && payload >= 0 && payload <= Limits.MAX_JOURNAL_RECORD_BYTES
+                && pos + HEADER_BYTES + payload <= regionBytes) {
+            byte[] whole = new byte[HEADER_BYTES + payload];
+            System.arraycopy(raw, 0, whole, 0, HEADER_BYTES);
+            System.arraycopy(in.read(pos + HEADER_BYTES, payload), 0, whole, HEADER_BYTES, payload);
+            intact = crc == crc(whole, 0, payload);
+        }
+        return new Header(magic, payload, recEpoch, seq, opCount, flags, prevCrc, intact);
+    }
+
     /**
      * Reads the records of {@code epoch} from the start of the region and hands each record's ops to
-     * {@code apply}, stopping at the first record that is not the next valid one. A damaged record
-     * followed by valid later records means acknowledged transactions would be lost: that is
-     * reported as corruption rather than silently truncating the history.
+     * {@code apply}, while each is intact, of this epoch, the next in sequence and chained to the one
+     * before. Where that stops, the stop must be a clean end: the end of the region, a zero block
+     * (each batch is followed by one), or an intact record of another session (stale). Anything else
+     * is a damaged or torn record: if an intact later batch of this epoch follows, acknowledged
+     * transactions would be lost and replay reports corruption; otherwise it was the torn tail of a
+     * batch that was never acknowledged, and replay ends there.
      */
     public Replay replay(long replayEpoch, Consumer<List<Op>> apply) {
         RegionReader in = new RegionReader();
         long pos = 0;
         long expected = 1;
+        int prevCrc = 0;
         long records = 0;
         while (true) {
-            // Records follow each other back to back, headers may straddle block boundaries; only
-            // the zero padding after a batch's last record skips to the next block. A record never
-            // starts with a zero byte (its magic's first byte is 'D'), so one byte tells them apart.
-            if (pos % Limits.BLOCK_BYTES != 0 && pos < regionBytes && in.read(pos, 1)[0] == 0) {
-                pos = align(pos);
-                continue;
+            if (pos % Limits.BLOCK_BYTES != 0) {
+                // Records follow each other back to back (headers may straddle blocks); only an
+                // all-zero rest of a block is the padding after a batch's last record.
+                int rest = (int) (Limits.BLOCK_BYTES - pos % Limits.BLOCK_BYTES);
+                if (pos + rest <= regionBytes && isZero(in.read(pos, rest))) {
+                    pos += rest;
+                    continue;
+                }
             }
             if (pos + HEADER_BYTES > regionBytes) {
                 break;
             }
-            Decoder h = new Decoder(in.read(pos, HEADER_BYTES), "journal record header at offset " + pos);
-            int magic = h.i32();
-            int payload = h.i32();
-            long recEpoch = h.i64();
-            long seq = h.i64();
-            int opCount = h.u16();
-            h.u16(); // flags
-            int crc = h.i32();
-            if (magic != RECORD_MAGIC || recEpoch != replayEpoch || seq != expected) {
-                break;
+            Header h = header(in, pos);
+            if (h.intact() && h.epoch() == replayEpoch && h.seq() == expected && h.prevCrc() == prevCrc) {
+                Decoder d = new Decoder(in.read(pos + HEADER_BYTES, h.payload()), "journal record " + h.seq());
+                List<Op> ops = new ArrayList<>(h.opCount());
+                for (int i = 0; i < h.opCount(); i++) {
+                    ops.add(Op.decode(d));
+                }
+                if (d.remaining() != 0) {
+                    throw new D4Exception.Corruption("journal record " + h.seq()
+                            + " has trailing bytes: the journal is damaged; run d4 fsck");
+                }
+                apply.accept(ops);
+                records++;
+                expected++;
+                prevCrc = crc(in.read(pos, HEADER_BYTES + h.payload()), 0, h.payload());
+                pos += HEADER_BYTES + h.payload();
+                continue;
             }
-            boolean fits = payload >= 0 && payload <= Limits.MAX_JOURNAL_RECORD_BYTES
-                    && pos + HEADER_BYTES + payload <= regionBytes;
-            byte[] body = fits ? in.read(pos + HEADER_BYTES, payload) : null;
-            if (!fits || crc != crc(in.read(pos, HEADER_BYTES), body)) {
-                checkNothingValidAfter(in, align(pos + 1), replayEpoch, expected);
-                break; // a torn tail: the batch was never acknowledged
+            boolean zeroBlock = pos % Limits.BLOCK_BYTES == 0 && isZero(in.read(pos, Limits.BLOCK_BYTES));
+            boolean stale = h.intact(); // intact but not ours: another epoch or an earlier session
+            if (!zeroBlock && !stale) {
+                checkNoLaterBatch(in, pos / Limits.BLOCK_BYTES * Limits.BLOCK_BYTES + Limits.BLOCK_BYTES, replayEpoch,
+                        expected);
             }
-            Decoder d = new Decoder(body, "journal record " + seq);
-            List<Op> ops = new ArrayList<>(opCount);
-            for (int i = 0; i < opCount; i++) {
-                ops.add(Op.decode(d));
-            }
-            if (d.remaining() != 0) {
-                throw new D4Exception.Corruption("journal record " + seq + " has trailing bytes: the journal is damaged; run d4 fsck");
-            }
-            apply.accept(ops);
-            records++;
-            expected++;
-            pos += HEADER_BYTES + payload;
+            break;
         }
         return new Replay(records, expected - 1, align(pos));
     }
 
-    private void checkNothingValidAfter(RegionReader in, long from, long replayEpoch, long expected) {
+    private static boolean isZero(byte[] b) {
+        for (byte x : b) {
+            if (x != 0) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private void checkNoLaterBatch(RegionReader in, long from, long replayEpoch, long expected) {
         for (long p = from; p + HEADER_BYTES <= regionBytes; p += Limits.BLOCK_BYTES) {
-            byte[] header = in.read(p, HEADER_BYTES);
-            Decoder h = new Decoder(header, "journal record header at offset " + p);
-            if (h.i32() != RECORD_MAGIC) {
-                continue;
-            }
-            int payload = h.i32();
-            long recEpoch = h.i64();
-            long seq = h.i64();
-            h.u16();
-            int flags = h.u16();
-            int crc = h.i32();
-            if (recEpoch != replayEpoch || seq <= expected || (flags & FLAG_BATCH_START) == 0 || payload < 0
-                    || payload > Limits.MAX_JOURNAL_RECORD_BYTES || p + HEADER_BYTES + payload > regionBytes) {
-                continue;
-            }
-            if (crc == crc(header, in.read(p + HEADER_BYTES, payload))) {
+            Header h = header(in, p);
+            if (h.intact() && h.epoch() == replayEpoch && h.seq() > expected && (h.flags() & FLAG_BATCH_START) != 0) {
                 throw new D4Exception.Corruption("journal record " + expected + " is damaged but a later batch (from record "
-                        + seq + ") is intact: acknowledged changes would be lost. Do not write to this pool; run d4 fsck");
+                        + h.seq() + ") is intact: acknowledged changes would be lost. Do not write to this pool; run d4 fsck");
             }
         }
     }
 
-    /** The epoch of the record at the start of the region, or -1 when there is no valid one. */
+    /** The epoch of the record at the start of the region, or -1 when there is no intact one. */
     public long firstRecordEpoch() {
-        RegionReader in = new RegionReader();
         if (regionBytes < HEADER_BYTES) {
             return -1;
         }
-        byte[] header = in.read(0, HEADER_BYTES);
-        Decoder h = new Decoder(header, "journal record header at offset 0");
-        if (h.i32() != RECORD_MAGIC) {
-            return -1;
-        }
-        int payload = h.i32();
-        long recEpoch = h.i64();
-        h.i64();
-        h.i32();
-        int crc = h.i32();
-        if (payload < 0 || payload > Limits.MAX_JOURNAL_RECORD_BYTES || HEADER_BYTES + payload > regionBytes
-                || crc != crc(header, in.read(HEADER_BYTES, payload))) {
-            return -1;
-        }
-        return recEpoch;
-    }
-
-    private static int crc(byte[] header, byte[] body) {
-        CRC32C c = new CRC32C();
-        c.update(header, 0, HEADER_BYTES - 4);
-        c.update(body, 0, body.length);
-        return (int) c.getValue();
+        Header h = header(new RegionReader(), 0);
+        return h.intact() ? h.epoch() : -1;
     }
 
     /** Reads the region through a 1 MiB window of whole blocks. */

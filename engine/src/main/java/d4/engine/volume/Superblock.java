@@ -92,15 +92,22 @@ public record Superblock(
             throw new D4Exception.Corruption(where + " has no d4 magic: this is not a d4 volume, or its first block is damaged");
         }
         Decoder d = new Decoder(block, 0, ENCODED_BYTES, where);
-        int storedCrc = new Decoder(block, CRC_OFFSET, 4, where).i32();
-        if (storedCrc != crc(block, CRC_OFFSET)) {
-            throw new D4Exception.Corruption(where + " fails its CRC32C check (damaged)");
-        }
         d.skip(MAGIC.length);
         int version = d.i32();
+        int storedCrc = new Decoder(block, CRC_OFFSET, 4, where).i32();
+        boolean crcOk = storedCrc == crc(block, CRC_OFFSET);
         if (version != FORMAT_VERSION) {
-            throw new D4Exception.Corruption(where + " has format version " + version + "; this d4 reads version "
-                    + FORMAT_VERSION + ": use the d4 release that formatted it");
+            // An intact superblock of another version was written by another d4 release: say so
+            // rather than calling it damaged. Without a valid CRC it may be either.
+            if (crcOk) {
+                throw new D4Exception.PoolUnavailable(where + " has format version " + version + "; this d4 reads version "
+                        + FORMAT_VERSION + ": use the d4 release that formatted it (or a newer one)");
+            }
+            throw new D4Exception.Corruption(where + " is damaged, or has a format version (" + version
+                    + ") this d4 does not know; if a newer d4 formatted it, use that release");
+        }
+        if (!crcOk) {
+            throw new D4Exception.Corruption(where + " fails its CRC32C check (damaged)");
         }
         int blockSize = d.i32();
         UUID pool = new UUID(d.i64(), d.i64());

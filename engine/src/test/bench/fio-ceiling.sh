@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# fio ceiling for DriveBenchmark: the same workloads on the same kind of file (same size, same
+# directory), done by fio with io_uring and O_DIRECT, so that the JMH numbers of the drives can be
+# compared with what the kernel and the device give. See docs/benchmarks.md.
+#
+#   engine/src/test/bench/fio-ceiling.sh [DIR]      (DIR: default /var/tmp, as DriveBenchmark's dir)
+#
+# Environment (defaults in brackets):
+#   SIZE [1G]          volume file size (DriveBenchmark's volumeSize)
+#   RUNTIME [5]        seconds per job run (after RAMP [1] seconds of warm-up)
+#   REPEAT [3]         runs per job; the table shows the median, and every run's IOPS
+#   IOENGINE [io_uring] fio ioengine (psync: one synchronous request per thread, like filechannel)
+#   DIRECT [1]         1 = O_DIRECT (the io_uring drive's mode); 0 = page cache (the filechannel drive's)
+#   QD_MODE [iodepth]  iodepth: queue depth N = one fio job with N requests in flight;
+#                      threads: N fio threads with one request each (DriveBenchmark's model)
+#   JOBS [all]         space-separated subset of job names, e.g. JOBS="randread-4k-qd1 read-1m"
+#
+# The file is written in full once (like DriveBenchmark's preallocation) and shared by all jobs;
+# it is deleted on exit, also on failure or Ctrl-C. Needs fio and python3.
+set -euo pipefail
+
+DIR=${1:-/var/tmp}
+SIZE=${SIZE:-1G}
+RUNTIME=${RUNTIME:-5}
+RAMP=${RAMP:-1}
+REPEAT=${REPEAT:-3}
+IOENGINE=${IOENGINE:-io_uring}
+DIRECT=${DIRECT:-1}
+QD_MODE=${QD_MODE:-iodepth}
+
+log() { echo "fio-ceiling: $*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+command -v fio >/dev/null || die "fio is not installed: apt-get install fio"
+command -v python3 >/dev/null || die "python3 is not installed: apt-get install python3"
+[ -d "$DIR" ] || die "$DIR is not a directory"
+case $QD_MODE in iodepth | threads) ;; *) die "QD_MODE must be iodepth or threads, not '$QD_MODE'" ;; esac
+[ "$REPEAT" -ge 1 ] || die "REPEAT must be at least 1"
+
+# name  rw  bs  qd  extra-options  (the JMH benchmark it is the ceiling of, in the table)
+ALL_JOBS=(
+    "randread-4k-qd1    randread  4k 1  -            randRead4k_qd1"
+    "randread-4k-qd16   randread  4k 16 -            randRead4k_qd16"
+    "randread-4k-qd64   randread  4k 64 -            randRead4k_qd64"
+    "randwrite-4k-qd1   randwrite 4k 1  -            randWrite4k_qd1"
+    "randwrite-4k-qd16  randwrite 4k 16 -            randWrite4k_qd16"
+    "randwrite-4k-qd64  randwrite 4k 64 -            randWrite4k_qd64"
+    "randwrite-4k-sync  randwrite 4k 1  --fdatasync=1 randWriteFlush4k_qd1"
+    "read-1m            read      1m 1  -            seqRead1m"
+    "write-1m           write     1m 1  -            seqWrite1m"
+)
+
+WORK=$(mktemp -d "$DIR/d4-fio-ceiling-XXXXXX")
+cleanup() { rm -rf -- "$WORK"; }
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+FILE=$WORK/volume
+RESULTS=$WORK/results.tsv
+: >"$RESULTS"
+
+MNT=$(findmnt -n -o TARGET,FSTYPE,SOURCE -T "$DIR" 2>/dev/null | tr -s ' ' || echo "?")
+log "$(fio --version), dir $DIR (mount: $MNT), size $SIZE, ioengine $IOENGINE, direct=$DIRECT, qd as $QD_MODE, ${RUNTIME}s x $REPEAT runs per job"
+log "laying out $FILE ($SIZE)"
+fio --name=layout --filename="$FILE" --size="$SIZE" --rw=write --bs=1m --ioengine=psync --direct=0 \
+    --end_fsync=1 --output-format=json --output="$WORK/layout.json" >/dev/null \
+    || die "writing the $SIZE file in $DIR failed (see above)"
+
+# Prints "iops bytes_per_second" of one fio JSON result (read + write, summed over jobs).
+parse() {
+    python3 - "$1" <<'EOF'
+import json, sys
+with open(sys.argv[1]) as f:
+    text = f.read()
+# fio may print notes before the JSON object
+data = json.loads(text[text.index("{"):])
+iops = bw = 0.0
+for job in data["jobs"]:
+    if job.get("error"):
+        sys.exit("fio job error %s" % job["error"])
+    for d in ("read", "write"):
+        iops += job[d]["iops"]
+        bw += job[d]["bw_bytes"]
+print("%.1f %.1f" % (iops, bw))
+EOF
+}
+
+for spec in "${ALL_JOBS[@]}"; do
+    read -r name rw bs qd extra jmh <<<"$spec"
+    if [ -n "${JOBS:-}" ] && [[ " $JOBS " != *" $name "* ]]; then
+        continue
+    fi
+    args=(--name="$name" --filename="$FILE" --size="$SIZE" --rw="$rw" --bs="$bs" --ioengine="$IOENGINE"
+          --direct="$DIRECT" --runtime="$RUNTIME" --ramp_time="$RAMP" --time_based --group_reporting
+          --norandommap --randrepeat=0 --output-format=json)
+    if [ "$QD_MODE" = iodepth ]; then
+        args+=(--iodepth="$qd")
+    else
+        args+=(--iodepth=1 --numjobs="$qd" --thread)
+    fi
+    [ "$extra" = - ] || args+=("$extra")
+    runs=()
+    for ((r = 1; r <= REPEAT; r++)); do
+        out=$WORK/$name.$r.json
+        log "$name run $r/$REPEAT"
+        if fio "${args[@]}" --output="$out" >/dev/null 2>"$WORK/$name.err" && res=$(parse "$out" 2>>"$WORK/$name.err"); then
+            runs+=("$res")
+        else
+            log "$name run $r failed: $(tail -n 3 "$WORK/$name.err" | tr '\n' ' ')"
+            runs+=("fail")
+        fi
+    done
+    printf '%s\t%s\t%s\t%s\t%s\n' "$name" "$qd" "$jmh" "$extra" "${runs[*]}" >>"$RESULTS"
+done
+
+python3 - "$RESULTS" "$IOENGINE" "$DIRECT" "$QD_MODE" <<'EOF'
+import statistics, sys
+path, engine, direct, mode = sys.argv[1:5]
+print("fio ceiling (ioengine=%s direct=%s, qd as %s): medians of the runs" % (engine, direct, mode))
+fmt = "%-18s %-22s %12s %10s  %s"
+print(fmt % ("job", "JMH benchmark", "IOPS", "MiB/s", "IOPS of each run"))
+for line in open(path):
+    name, qd, jmh, extra, runs = line.rstrip("\n").split("\t")
+    words = runs.split()
+    # runs is "iops bw iops bw fail iops bw ...": walk it
+    pairs, fails, i = [], 0, 0
+    while i < len(words):
+        if words[i] == "fail":
+            fails += 1
+            i += 1
+        else:
+            pairs.append((float(words[i]), float(words[i + 1])))
+            i += 2
+    if not pairs:
+        print(fmt % (name, jmh, "failed", "-", "all %d runs failed" % fails))
+        continue
+    iops = statistics.median(p[0] for p in pairs)
+    mib = statistics.median(p[1] for p in pairs) / 1048576
+    each = " ".join("%.0f" % p[0] for p in pairs) + (" (%d failed)" % fails if fails else "")
+    print(fmt % (name, jmh, "%.0f" % iops, "%.1f" % mib, each))
+EOF

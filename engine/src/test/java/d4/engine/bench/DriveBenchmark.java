@@ -1,0 +1,292 @@
+package d4.engine.bench;
+
+import d4.engine.io.Drive;
+import d4.engine.io.DriveFactory;
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.Comparator;
+import java.util.Locale;
+import java.util.SplittableRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.openjdk.jmh.annotations.AuxCounters;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Threads;
+import org.openjdk.jmh.annotations.Warmup;
+import org.openjdk.jmh.infra.Control;
+
+/**
+ * The drive seam ({@link Drive}) on a preallocated file-backed volume: random 4 KiB reads and
+ * writes at queue depth 1, 16 and 64, sequential 1 MiB reads and writes, and a 4 KiB write followed
+ * by {@code flush()} (the journal-commit pattern).
+ *
+ * <p>Queue depth N is N JMH threads ({@link Threads}), each issuing one synchronous request at a
+ * time on the one shared drive: exactly how d4 uses a drive (every FUSE worker thread calls it
+ * synchronously), and nothing sits between the thread and the drive but JMH's loop. An executor
+ * fed by one benchmark thread would measure the hand-off (queueing, wake-ups, futures), not the
+ * drive. Scores are summed over the threads: ops/s, and the auxiliary counter {@code MiB} (reported
+ * in "ops/s", which for it means MiB/s).
+ *
+ * <p>Each thread has its own 4096-aligned off-heap buffers (O_DIRECT needs them) and its own random
+ * generator, so the benchmark itself allocates nothing per op: {@code -prof gc}'s
+ * {@code gc.alloc.rate.norm} is what the drive allocates per request.
+ *
+ * <p>Run (see docs/benchmarks.md):
+ * {@code mvn -pl engine -Pbench -Djmh.args="DriveBenchmark -p engine=filechannel -prof gc"}.
+ */
+@BenchmarkMode(Mode.Throughput)
+@OutputTimeUnit(TimeUnit.SECONDS)
+@Warmup(iterations = 3, time = 2)
+@Measurement(iterations = 5, time = 2)
+@Fork(value = 1, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED", "-Xms512m", "-Xmx512m"})
+@State(Scope.Benchmark)
+public class DriveBenchmark {
+    static final int BLOCK = 4096;
+    static final int SEQ = 1 << 20;
+
+    /** The io engine, as DriveFactory.forEngine spells it. Subset: -p engine=filechannel. */
+    @Param({"filechannel", "io_uring"})
+    public String engine;
+
+    /** Size of the volume file, fully written before the first iteration (so nothing reads holes). */
+    @Param({"1G"})
+    public String volumeSize;
+
+    /** Directory for the temporary volume; same as fio-ceiling.sh's default, to compare with it. */
+    @Param({"/var/tmp"})
+    public String dir;
+
+    private Path tempDir;
+    private Drive drive;
+    private long blocks;
+    private long seqChunks;
+
+    @Setup(Level.Trial)
+    public void openVolume() throws IOException {
+        // Resolve the engine first: an engine this build lacks fails at once, before 1 GiB is written.
+        DriveFactory factory;
+        try {
+            factory = DriveFactory.forEngine(engine);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalStateException("io engine '" + engine + "' is not available in this build ("
+                    + e.getMessage() + "). If it is io_uring: UringDrive has not landed yet. Run the others only,"
+                    + " e.g. -p engine=filechannel", e);
+        }
+        long size = parseSize(volumeSize);
+        if (size < SEQ || size % SEQ != 0) {
+            throw new IllegalArgumentException("volumeSize " + volumeSize + " must be a positive multiple of 1M");
+        }
+        tempDir = Files.createTempDirectory(Path.of(dir), "d4-drive-bench-");
+        Path volume = tempDir.resolve("volume");
+        preallocate(volume, size);
+        drive = factory.open(volume, BLOCK);
+        if (!drive.engine().equals(engine)) {
+            String got = drive.engine();
+            closeVolume();
+            throw new IllegalStateException("asked for io engine '" + engine + "' but the drive is '" + got
+                    + "' (the factory fell back: see the log line above); not reporting " + got + " numbers as "
+                    + engine);
+        }
+        if (drive.sizeBytes() != size) {
+            long got = drive.sizeBytes();
+            closeVolume();
+            throw new IllegalStateException("the drive reports " + got + " bytes for a volume of " + size);
+        }
+        blocks = size / BLOCK;
+        seqChunks = size / SEQ;
+    }
+
+    @TearDown(Level.Trial)
+    public void closeVolume() throws IOException {
+        try {
+            if (drive != null) {
+                drive.close();
+                drive = null;
+            }
+        } finally {
+            if (tempDir != null) {
+                try (Stream<Path> s = Files.walk(tempDir)) {
+                    for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
+                        Files.deleteIfExists(p);
+                    }
+                }
+                tempDir = null;
+            }
+        }
+    }
+
+    /** Writes every byte of the volume (random data, then fdatasync) so that it has no holes. */
+    static void preallocate(Path volume, long size) throws IOException {
+        ByteBuffer chunk = ByteBuffer.allocateDirect(SEQ);
+        SplittableRandom rnd = new SplittableRandom(42);
+        while (chunk.hasRemaining()) {
+            chunk.putLong(rnd.nextLong());
+        }
+        try (FileChannel ch = FileChannel.open(volume, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+            for (long pos = 0; pos < size; pos += SEQ) {
+                chunk.clear();
+                while (chunk.hasRemaining()) {
+                    ch.write(chunk, pos + chunk.position());
+                }
+            }
+            ch.force(false);
+        }
+    }
+
+    static long parseSize(String text) {
+        String s = text.trim().toUpperCase(Locale.ROOT);
+        int shift = switch (s.isEmpty() ? ' ' : s.charAt(s.length() - 1)) {
+            case 'K' -> 10;
+            case 'M' -> 20;
+            case 'G' -> 30;
+            case 'T' -> 40;
+            default -> 0;
+        };
+        return Long.parseLong(shift == 0 ? s : s.substring(0, s.length() - 1)) << shift;
+    }
+
+    /** Per-thread buffers (4096-aligned, off-heap), random generator and sequential position. */
+    @State(Scope.Thread)
+    public static class Io {
+        private Arena arena;
+        MemorySegment block;
+        MemorySegment chunk;
+        SplittableRandom rnd;
+        long seqIndex;
+
+        @Setup(Level.Trial)
+        public void allocate() {
+            // Shared, not confined: a drive may touch the buffer from its own completion thread.
+            arena = Arena.ofShared();
+            block = arena.allocate(BLOCK, BLOCK);
+            chunk = arena.allocate(SEQ, BLOCK);
+            rnd = new SplittableRandom(0x9E3779B97F4A7C15L * (Thread.currentThread().threadId() + 1));
+            for (long i = 0; i < SEQ; i += Long.BYTES) {
+                chunk.set(ValueLayout.JAVA_LONG_UNALIGNED, i, rnd.nextLong());
+            }
+            MemorySegment.copy(chunk, 0, block, 0, BLOCK);
+        }
+
+        @TearDown(Level.Trial)
+        public void free() {
+            arena.close();
+        }
+    }
+
+    /**
+     * Bytes moved, as an auxiliary JMH counter: reported per second, so "MiB ... ops/s" reads MiB/s.
+     * JMH keeps the threads of a multi-threaded benchmark running before and after the measured
+     * window (to synchronize them) and an aux counter would count those ops too, so only the ops in
+     * the window ({@link Control}) count.
+     */
+    @State(Scope.Thread)
+    @AuxCounters(AuxCounters.Type.OPERATIONS)
+    public static class Bytes {
+        public double MiB;
+
+        @Setup(Level.Iteration)
+        public void reset() {
+            MiB = 0;
+        }
+
+        void add(Control control, double mib) {
+            if (control.startMeasurement && !control.stopMeasurement) {
+                MiB += mib;
+            }
+        }
+    }
+
+    private static final double BLOCK_MIB = (double) BLOCK / SEQ;
+
+    private void randRead(Io io, Bytes bytes, Control control) {
+        drive.read(io.rnd.nextLong(blocks) * BLOCK, io.block);
+        bytes.add(control, BLOCK_MIB);
+    }
+
+    private void randWrite(Io io, Bytes bytes, Control control) {
+        drive.write(io.rnd.nextLong(blocks) * BLOCK, io.block);
+        bytes.add(control, BLOCK_MIB);
+    }
+
+    @Benchmark
+    @Threads(1)
+    public void randRead4k_qd1(Io io, Bytes bytes, Control control) {
+        randRead(io, bytes, control);
+    }
+
+    @Benchmark
+    @Threads(16)
+    public void randRead4k_qd16(Io io, Bytes bytes, Control control) {
+        randRead(io, bytes, control);
+    }
+
+    @Benchmark
+    @Threads(64)
+    public void randRead4k_qd64(Io io, Bytes bytes, Control control) {
+        randRead(io, bytes, control);
+    }
+
+    @Benchmark
+    @Threads(1)
+    public void randWrite4k_qd1(Io io, Bytes bytes, Control control) {
+        randWrite(io, bytes, control);
+    }
+
+    @Benchmark
+    @Threads(16)
+    public void randWrite4k_qd16(Io io, Bytes bytes, Control control) {
+        randWrite(io, bytes, control);
+    }
+
+    @Benchmark
+    @Threads(64)
+    public void randWrite4k_qd64(Io io, Bytes bytes, Control control) {
+        randWrite(io, bytes, control);
+    }
+
+    /** A 4 KiB write made durable: write, then flush (fdatasync for filechannel). */
+    @Benchmark
+    @Threads(1)
+    public void randWriteFlush4k_qd1(Io io, Bytes bytes, Control control) {
+        randWrite(io, bytes, control);
+        drive.flush();
+    }
+
+    @Benchmark
+    @Threads(1)
+    public void seqRead1m(Io io, Bytes bytes, Control control) {
+        drive.read(nextChunk(io) * SEQ, io.chunk);
+        bytes.add(control, 1);
+    }
+
+    @Benchmark
+    @Threads(1)
+    public void seqWrite1m(Io io, Bytes bytes, Control control) {
+        drive.write(nextChunk(io) * SEQ, io.chunk);
+        bytes.add(control, 1);
+    }
+
+    private long nextChunk(Io io) {
+        long i = io.seqIndex;
+        io.seqIndex = i + 1 == seqChunks ? 0 : i + 1;
+        return i;
+    }
+}
