@@ -101,7 +101,7 @@ public record Inode(
         for (int i = 0; i < 4; i++) {
             t[i] = new Timestamp(d.i64(), d.i32());
         }
-        byte[] target = d.blob(4096);
+        byte[] target = d.blob(4095);
         return new Inode(info.id().value(), mode, uid, gid, nlink, rdev, info.sizeBytes(), info.allocatedBytes(), t[0], t[1],
                 t[2], t[3], parent, target);
     }

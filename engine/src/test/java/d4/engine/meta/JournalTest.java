@@ -223,4 +223,36 @@ class JournalTest {
         j.sync(last, NO_DATA);
         assertEquals(2, replay(3).size());
     }
+
+    /** Regression: a damaged magic (not only a damaged payload) of an acknowledged record is reported. */
+    @Test
+    void aDamagedHeaderOfAnAcknowledgedRecordIsCorruptionNotASilentEnd() throws Exception {
+        Journal j = journal(3);
+        for (int n = 0; n < 3; n++) {
+            j.sync(j.append(entry(n, 100)), NO_DATA); // three batches: blocks 0, 1 and 2 of the region
+        }
+        assertEquals(3, replay(3).size());
+        try (RandomAccessFile f = new RandomAccessFile(dir.resolve("journal.img").toFile(), "rw")) {
+            f.seek((long) (START + 1) * Limits.BLOCK_BYTES); // the magic of record 2
+            f.write(new byte[] {0, 0, 0, 0});
+        }
+        D4Exception.Corruption e = assertThrows(D4Exception.Corruption.class, () -> replay(3));
+        assertTrue(e.getMessage().contains("record 2"), e.getMessage());
+    }
+
+    /** Regression: records of a torn earlier session of the same epoch never pass for the next ones. */
+    @Test
+    void staleRecordsOfTheSameEpochDoNotChainOntoANewSession() {
+        Journal j = journal(4);
+        for (int n = 0; n < 4; n++) {
+            j.sync(j.append(entry(n, 4096 - 40)), NO_DATA); // each record fills exactly one block
+        }
+        // A new session of the same epoch (as after an open that replayed nothing) writes 2 records.
+        Journal again = journal(4);
+        again.sync(again.append(entry(10, 4096 - 40)), NO_DATA);
+        again.sync(again.append(entry(11, 4096 - 40)), NO_DATA);
+        List<byte[]> replayed = replay(4);
+        assertEquals(2, replayed.size(), "the old records 3 and 4 are not the new session's continuation");
+        assertArrayEquals(encode(entry(11, 4096 - 40)), replayed.get(1));
+    }
 }
