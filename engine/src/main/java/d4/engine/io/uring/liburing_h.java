@@ -102,19 +102,24 @@ public final class liburing_h {
         }
     }
 
-    /**
-     * A downcall handle for {@code name}, or, when the library or the symbol is missing, a handle of
-     * the same type that throws IllegalStateException naming the function and the cause.
-     */
     private static MethodHandle uring(String name, FunctionDescriptor desc) {
-        if (Lib.LOOKUP != null) {
-            Optional<MemorySegment> addr = Lib.LOOKUP.find(name);
+        return downcall(Lib.LOOKUP, Lib.FAILURE, name, desc);
+    }
+
+    /**
+     * A downcall handle for {@code name} in {@code lookup}, or, when the library ({@code lookup} null,
+     * {@code failure} says why) or the symbol is missing, a handle of the same type that throws
+     * IllegalStateException naming the function and the cause.
+     */
+    static MethodHandle downcall(SymbolLookup lookup, Throwable failure, String name, FunctionDescriptor desc) {
+        if (lookup != null) {
+            Optional<MemorySegment> addr = lookup.find(name);
             if (addr.isPresent()) {
                 return Linker.nativeLinker().downcallHandle(addr.get(), desc);
             }
             return thrower(name + " not found in " + LIBRARY, null, desc.toMethodType());
         }
-        return thrower(name + ": " + LIBRARY + " is not available", Lib.FAILURE, desc.toMethodType());
+        return thrower(name + ": " + LIBRARY + " is not available", failure, desc.toMethodType());
     }
 
     private static MethodHandle thrower(String why, Throwable cause, MethodType type) {
