@@ -10,7 +10,7 @@ import d4.engine.io.DriveFactory;
  */
 public record PoolOptions(DriveFactory driveFactory, long commitIntervalMillis) {
     public static PoolOptions defaults() {
-        return new PoolOptions(DriveFactory.FILE_CHANNEL, 5_000);
+        return new PoolOptions(DriveFactory.IO_URING, 5_000);
     }
 
     public PoolOptions withDriveFactory(DriveFactory factory) {

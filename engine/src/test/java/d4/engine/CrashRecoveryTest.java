@@ -121,7 +121,7 @@ class CrashRecoveryTest {
     @Test
     void aCrashAtAnyMomentLeavesWholeTransactions() throws Exception {
         Path v = Pools.formatOne(dir, "p");
-        PoolOptions fast = new PoolOptions(DriveFactory.FILE_CHANNEL, 2);
+        PoolOptions fast = new PoolOptions(Pools.DRIVES, 2);
         Random r = new Random(23);
         int withLast = 0;
         int withoutLast = 0;

@@ -26,7 +26,7 @@ class FlusherTest {
     @Test
     void theFlusherMakesCommitsDurableWithoutAnExplicitSync() throws Exception {
         Path v = Pools.formatOne(dir, "p");
-        try (Pool pool = Pool.open(List.of(v), new PoolOptions(DriveFactory.FILE_CHANNEL, 20))) {
+        try (Pool pool = Pool.open(List.of(v), new PoolOptions(Pools.DRIVES, 20))) {
             ObjectId id = create(pool);
             write(pool, id, 0, stamp(7));
             Thread.sleep(300); // many flusher intervals
@@ -48,7 +48,7 @@ class FlusherTest {
     @Test
     void closeWithABusyFlusherKeepsEveryCommit() throws Exception {
         Path v = Pools.formatOne(dir, "p");
-        PoolOptions busy = new PoolOptions(DriveFactory.FILE_CHANNEL, 1);
+        PoolOptions busy = new PoolOptions(Pools.DRIVES, 1);
         for (int round = 0; round < 30; round++) {
             Pool pool = Pool.open(List.of(v), busy);
             ObjectId id = create(pool);

@@ -24,8 +24,11 @@ final class Pools {
     static final int BLOCK = Limits.BLOCK_BYTES;
     static final long MIB = 1L << 20;
 
+    /** The drive the tests run on: -Dd4.test.ioEngine=filechannel|io_uring (the build runs both). */
+    static final DriveFactory DRIVES = DriveFactory.forEngine(System.getProperty("d4.test.ioEngine", "io_uring"));
+
     /** The background flusher never runs on its own, so durability happens only where a test says so. */
-    static final PoolOptions QUIET = new PoolOptions(DriveFactory.FILE_CHANNEL, 3_600_000);
+    static final PoolOptions QUIET = new PoolOptions(DRIVES, 3_600_000);
 
     static Path formatOne(Path dir, String name) {
         Path p = dir.resolve(name + ".d4vol");

@@ -9,6 +9,7 @@ import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
 import java.lang.foreign.MemoryLayout.PathElement;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.lang.foreign.StructLayout;
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.VarHandle;
@@ -71,6 +72,50 @@ public final class Libc {
     private static final class sched_getaffinity {
         static final MethodHandle HANDLE = libc("sched_getaffinity",
                 FunctionDescriptor.of(C_INT, C_INT, C_LONG, C_POINTER), Linker.Option.captureCallState("errno"));
+    }
+
+    private static final class eventfd {
+        static final MethodHandle HANDLE = libc("eventfd", FunctionDescriptor.of(C_INT, C_INT, C_INT),
+                Linker.Option.captureCallState("errno"));
+    }
+
+    private static final class write {
+        static final MethodHandle HANDLE = libc("write", FunctionDescriptor.of(C_LONG, C_INT, C_POINTER, C_LONG));
+    }
+
+    public static final int EFD_CLOEXEC = 02000000;
+    public static final int EFD_NONBLOCK = 04000;
+
+    /** The value 1 as an eventfd counter increment, shared by every {@link #eventfdSignal} call. */
+    private static final MemorySegment ONE = one();
+
+    private static MemorySegment one() {
+        MemorySegment s = Arena.global().allocate(8, 8);
+        s.set(ValueLayout.JAVA_LONG, 0, 1L);
+        return s;
+    }
+
+    /** eventfd(2): the new fd, or {@code -errno}. */
+    public static int eventfd(int initval, int flags) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(CALL_STATE);
+            int fd = (int) eventfd.HANDLE.invokeExact(state, initval, flags);
+            return fd >= 0 ? fd : -errno(state);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * Adds 1 to an eventfd's counter (write(2) of 8 bytes), waking whoever waits on it. Allocates
+     * nothing; returns write's result (8, or -1 when the counter is saturated, which still wakes).
+     */
+    public static long eventfdSignal(int fd) {
+        try {
+            return (long) write.HANDLE.invokeExact(fd, ONE, 8L);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
     }
 
     private static int errno(MemorySegment callState) {

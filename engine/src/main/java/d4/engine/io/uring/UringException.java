@@ -13,6 +13,11 @@ public final class UringException extends IOException {
 
     private final int errno;
 
+    /** A failure described by {@code message}; {@code errno} 0 when there is none. */
+    public UringException(String message, int errno) {
+        this(message, errno, null);
+    }
+
     UringException(String message, int errno, Throwable cause) {
         super(message, cause);
         this.errno = errno;

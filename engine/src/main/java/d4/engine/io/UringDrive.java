@@ -1,0 +1,674 @@
+package d4.engine.io;
+
+import d4.engine.D4Exception;
+import d4.engine.io.uring.CpuAffinity;
+import d4.engine.io.uring.Libc;
+import d4.engine.io.uring.Ring;
+import d4.engine.io.uring.UringException;
+import d4.engine.io.uring.io_uring_cqe;
+import d4.engine.io.uring.liburing_h;
+import d4.engine.io.uring.liburing_inline;
+import java.io.IOException;
+import java.lang.System.Logger.Level;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.BitSet;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * A drive served by io_uring from one ring thread pinned to a CPU.
+ *
+ * <p>Callers (FUSE worker threads, the journal) fill a preallocated request slot, hand its index to
+ * the ring thread through a bounded lock-free queue, and wait for it cheaply: a short spin, then
+ * park. The ring thread owns the ring (IORING_SETUP_SINGLE_ISSUER): it drains the queue into SQEs
+ * (user_data = slot index, so nothing is allocated per I/O), submits them in one call, reaps the
+ * completions and wakes the callers. When it has nothing to do it blocks in the kernel; a pending
+ * read on an eventfd lets callers wake it with one write. Short transfers and EINTR/EAGAIN are
+ * resubmitted for the rest; errors travel back in the slot as -errno.
+ *
+ * <p>Flushes are group commits: every flush that arrives while an fsync is in flight waits for one
+ * more fsync, issued once the current one completes, so N concurrent flushers cost at most two
+ * device flushes, not N.
+ *
+ * <p>The volume is opened with O_DIRECT where the file system allows it (d4 caches nothing it does
+ * not need, and the page cache would hold a second copy of every block); buffers that are not
+ * native or not 4096-aligned are bounced through an aligned copy (never on d4's own hot paths).
+ */
+public final class UringDrive implements Drive {
+    private static final System.Logger LOG = System.getLogger("d4.engine.io");
+    private static final int SLOTS = 256;
+    private static final int RING_ENTRIES = 256;
+    private static final int SPINS_BEFORE_PARK = 256;
+    private static final long EVENTFD_TAG = -1L;
+    private static final long FSYNC_TAG = -2L;
+    private static final int OP_READ = 1;
+    private static final int OP_WRITE = 2;
+    private static final int OP_FLUSH = 3;
+    private static final int ENOSPC = 28;
+    private static final int EDQUOT = 122;
+    private static final int EIO = 5;
+
+    private static final AtomicInteger NEXT_CPU = new AtomicInteger();
+    private static final AtomicBoolean PIN_WARNED = new AtomicBoolean();
+
+    /** One request; slots are allocated once and reused, so an I/O allocates nothing. */
+    private static final class Request {
+        int op;
+        long offset;
+        long address;
+        int length;
+        int transferred; // ring thread only
+        int result;
+        volatile int state; // 0 pending, 1 done
+        volatile Thread waiter;
+    }
+
+    private final Path path;
+    private final FileChannel lockChannel;
+    private final FileLock lock;
+    private final int fd;
+    private final int eventFd;
+    private final boolean direct;
+    private final long sizeBytes;
+    private final int alignmentBytes;
+    private final Request[] slots = new Request[SLOTS];
+    private final SlotQueue free = new SlotQueue(SLOTS);
+    private final SlotQueue submitted = new SlotQueue(SLOTS);
+    private final Thread ringThread;
+    private final CountDownLatch started = new CountDownLatch(1);
+    private volatile Throwable ringFailure;
+    private volatile boolean sleeping;
+    private volatile boolean closing;
+    private volatile boolean closed;
+    private final int cpu;
+
+    private UringDrive(Path path, FileChannel lockChannel, FileLock lock, int fd, int eventFd, boolean direct,
+            long sizeBytes, int alignmentBytes, int cpu) {
+        this.path = path;
+        this.lockChannel = lockChannel;
+        this.lock = lock;
+        this.fd = fd;
+        this.eventFd = eventFd;
+        this.direct = direct;
+        this.sizeBytes = sizeBytes;
+        this.alignmentBytes = alignmentBytes;
+        this.cpu = cpu;
+        for (int i = 0; i < SLOTS; i++) {
+            slots[i] = new Request();
+            free.offer(i);
+        }
+        String name = path.getFileName() == null ? path.toString() : path.getFileName().toString();
+        this.ringThread = Thread.ofPlatform().name("d4-ring-" + name).daemon(true).unstarted(this::ringLoop);
+    }
+
+    /**
+     * Opens a volume file and starts its ring thread.
+     *
+     * @throws UringException when io_uring cannot be used here (no liburing, ENOSYS, EPERM from a
+     *     seccomp filter or kernel.io_uring_disabled, a failed self-check): the caller falls back
+     */
+    public static UringDrive open(Path path, int alignmentBytes) throws UringException {
+        Ring.SelfCheck check = SelfCheckOnce.RESULT;
+        if (!check.ok()) {
+            throw new UringException("io_uring self-check failed: " + check.reason(), 0);
+        }
+        FileChannel channel = ChannelDriveSupport.openChannel(path);
+        FileLock lock = ChannelDriveSupport.lock(path, channel);
+        int fd = -1;
+        int efd = -1;
+        try {
+            long size = channel.size();
+            boolean direct = true;
+            fd = Libc.open(path.toString(), Libc.O_RDWR | Libc.O_CLOEXEC | Libc.O_DIRECT, 0);
+            if (fd == -Libc.EINVAL) { // the file system has no O_DIRECT (tmpfs): use its page cache
+                direct = false;
+                fd = Libc.open(path.toString(), Libc.O_RDWR | Libc.O_CLOEXEC, 0);
+            }
+            if (fd < 0) {
+                throw new D4Exception.PoolUnavailable("cannot open volume " + path + ": " + Libc.errnoName(-fd));
+            }
+            efd = Libc.eventfd(0, Libc.EFD_CLOEXEC);
+            if (efd < 0) {
+                throw new UringException("eventfd failed", -efd);
+            }
+            UringDrive drive = new UringDrive(path, channel, lock, fd, efd, direct, size, alignmentBytes, pickCpu());
+            drive.start();
+            return drive;
+        } catch (IOException | RuntimeException e) {
+            if (fd >= 0) {
+                Libc.close(fd);
+            }
+            if (efd >= 0) {
+                Libc.close(efd);
+            }
+            try {
+                lock.release();
+                channel.close();
+            } catch (IOException suppressed) {
+                e.addSuppressed(suppressed);
+            }
+            if (e instanceof UringException u) {
+                throw u;
+            }
+            if (e instanceof RuntimeException r) {
+                throw r;
+            }
+            throw new D4Exception.PoolUnavailable("cannot open volume " + path + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Runs liburing's layout self-check once per process, before any drive trusts the bindings. */
+    private static final class SelfCheckOnce {
+        static final Ring.SelfCheck RESULT = liburing_h.isAvailable()
+                ? Ring.selfCheck()
+                : new Ring.SelfCheck(false, "liburing.so.2 cannot be loaded: " + liburing_h.loadFailure(), 0);
+    }
+
+    /** Whether io_uring works here (liburing loads, a ring can be set up, the layouts check out). */
+    public static Ring.SelfCheck probe() {
+        return SelfCheckOnce.RESULT;
+    }
+
+    private static int pickCpu() {
+        BitSet allowed = CpuAffinity.allowedCpus();
+        int count = allowed.cardinality();
+        if (count == 0) {
+            return -1;
+        }
+        int k = Math.floorMod(NEXT_CPU.getAndIncrement(), count);
+        int cpu = allowed.nextSetBit(0);
+        for (int i = 0; i < k; i++) {
+            cpu = allowed.nextSetBit(cpu + 1);
+        }
+        return cpu;
+    }
+
+    private void start() throws UringException {
+        ringThread.start();
+        try {
+            if (!started.await(30, TimeUnit.SECONDS)) {
+                throw new UringException("the ring thread of " + path + " did not start within 30 s", 0);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new UringException("interrupted while starting the ring thread of " + path, 0);
+        }
+        Throwable f = ringFailure;
+        if (f != null) {
+            if (f instanceof UringException u) {
+                throw u;
+            }
+            throw new UringException("the ring thread of " + path + " failed to start: " + f, 0);
+        }
+    }
+
+    @Override
+    public String engine() {
+        return "io_uring";
+    }
+
+    @Override
+    public long sizeBytes() {
+        return sizeBytes;
+    }
+
+    @Override
+    public int alignmentBytes() {
+        return alignmentBytes;
+    }
+
+    /** Whether the volume is open with O_DIRECT. */
+    public boolean isDirect() {
+        return direct;
+    }
+
+    /** The CPU the ring thread was pinned to (-1 if none). */
+    public int cpu() {
+        return cpu;
+    }
+
+    @Override
+    public void read(long offsetBytes, MemorySegment dst) {
+        checkRange(offsetBytes, dst.byteSize());
+        if (dst.byteSize() == 0) {
+            return;
+        }
+        if (usable(dst)) {
+            execute(OP_READ, offsetBytes, dst.address(), (int) dst.byteSize());
+        } else {
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment bounce = arena.allocate(dst.byteSize(), alignmentBytes);
+                execute(OP_READ, offsetBytes, bounce.address(), (int) dst.byteSize());
+                dst.copyFrom(bounce);
+            }
+        }
+    }
+
+    @Override
+    public void write(long offsetBytes, MemorySegment src) {
+        checkRange(offsetBytes, src.byteSize());
+        if (src.byteSize() == 0) {
+            return;
+        }
+        if (usable(src)) {
+            execute(OP_WRITE, offsetBytes, src.address(), (int) src.byteSize());
+        } else {
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment bounce = arena.allocate(src.byteSize(), alignmentBytes);
+                bounce.copyFrom(src);
+                execute(OP_WRITE, offsetBytes, bounce.address(), (int) src.byteSize());
+            }
+        }
+    }
+
+    @Override
+    public void flush() {
+        execute(OP_FLUSH, 0, 0, 0);
+    }
+
+    private boolean usable(MemorySegment s) {
+        return s.isNative() && s.address() % alignmentBytes == 0 && s.byteSize() <= Integer.MAX_VALUE;
+    }
+
+    private void execute(int op, long offset, long address, int length) {
+        if (closing) {
+            throw new D4Exception.DriveFailure("volume " + path + " is closed", null);
+        }
+        int idx;
+        while ((idx = free.poll()) < 0) {
+            Thread.yield(); // more callers than slots: rare, and bounded by the slot count
+        }
+        Request r = slots[idx];
+        r.op = op;
+        r.offset = offset;
+        r.address = address;
+        r.length = length;
+        r.transferred = 0;
+        r.result = 0;
+        r.state = 0;
+        while (!submitted.offer(idx)) {
+            Thread.yield(); // cannot happen: the queue holds every slot
+        }
+        if (sleeping) {
+            Libc.eventfdSignal(eventFd);
+        }
+        for (int spins = 0; r.state == 0; spins++) {
+            if (spins < SPINS_BEFORE_PARK) {
+                Thread.onSpinWait();
+            } else {
+                r.waiter = Thread.currentThread();
+                if (r.state == 0) {
+                    LockSupport.park(this);
+                }
+            }
+        }
+        r.waiter = null;
+        int result = r.result;
+        free.offer(idx);
+        if (result < 0) {
+            throw failure(op, offset, length, -result);
+        }
+    }
+
+    private D4Exception failure(int op, long offset, int length, int errno) {
+        String what = switch (op) {
+            case OP_READ -> "read of " + length + " bytes at offset " + offset;
+            case OP_WRITE -> "write of " + length + " bytes at offset " + offset;
+            default -> "flush";
+        };
+        if (errno == ENOSPC || errno == EDQUOT) {
+            return new D4Exception.NoSpace("the file system holding volume " + path + " is full (" + Libc.errnoName(errno)
+                    + "): free space there, or put the volume on a block device");
+        }
+        return new D4Exception.DriveFailure(what + " of volume " + path + " failed: " + Libc.errnoName(errno), null);
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // The ring thread
+
+    private Ring ring;
+    private MemorySegment eventBuffer;
+    private boolean fixedFiles;
+    private int inFlight;
+    private final int[] retry = new int[SLOTS];
+    private int retryCount;
+    private final int[] flushWaiting = new int[SLOTS];
+    private int flushWaitingCount;
+    private final int[] flushGroup = new int[SLOTS];
+    private int flushGroupCount;
+    private boolean fsyncInFlight;
+    private int carried = -1; // a slot taken from the queue when the SQ was full
+
+    private void ringLoop() {
+        try (Arena arena = Arena.ofConfined()) {
+            if (cpu >= 0) {
+                CpuAffinity.Pin pin = CpuAffinity.pinCurrentThread(cpu);
+                if (!pin.ok() && PIN_WARNED.compareAndSet(false, true)) {
+                    LOG.log(Level.WARNING, "cannot pin io_uring thread to CPU {0} ({1}); carrying on unpinned",
+                            String.valueOf(cpu), pin.errnoName());
+                }
+            }
+            try {
+                ring = openRing();
+                try {
+                    ring.registerFiles(new int[] {fd, eventFd});
+                    fixedFiles = true;
+                } catch (UringException e) {
+                    fixedFiles = false; // registered files only save a lookup per I/O
+                }
+                eventBuffer = arena.allocate(8, 8);
+                armEventFd();
+            } catch (UringException | RuntimeException e) {
+                ringFailure = e;
+                if (ring != null) {
+                    ring.close();
+                }
+                return;
+            } finally {
+                started.countDown();
+            }
+            try {
+                serve();
+            } catch (Throwable t) {
+                ringFailure = t;
+                LOG.log(Level.ERROR, "io_uring thread of " + path + " failed; every request on it now fails", t);
+                failEverything(EIO);
+            } finally {
+                ring.close();
+            }
+        }
+    }
+
+    private static Ring openRing() throws UringException {
+        try {
+            return Ring.open(RING_ENTRIES, liburing_h.IORING_SETUP_SINGLE_ISSUER());
+        } catch (UringException e) {
+            if (e.errno() == Libc.EINVAL) {
+                return Ring.open(RING_ENTRIES, 0); // a kernel older than 6.0 has no SINGLE_ISSUER
+            }
+            throw e;
+        }
+    }
+
+    private void serve() throws UringException {
+        while (true) {
+            boolean queuedSomething = fillSubmissionQueue();
+            if (closing && inFlight == 0 && !fsyncInFlight && flushWaitingCount == 0 && retryCount == 0
+                    && carried < 0 && submitted.isEmpty()) {
+                return;
+            }
+            if (!queuedSomething && retryCount == 0 && carried < 0) {
+                // Nothing to submit: sleep in the kernel until a completion or a caller's eventfd write.
+                sleeping = true;
+                if (submitted.isEmpty()) {
+                    ring.submitAndWait(1);
+                }
+                sleeping = false;
+            } else {
+                ring.submit();
+            }
+            reap();
+        }
+    }
+
+    /** Moves retries, then queued requests, into SQEs; starts a group fsync when one is due. */
+    private boolean fillSubmissionQueue() {
+        boolean queued = false;
+        while (retryCount > 0) {
+            if (!prepare(retry[retryCount - 1])) {
+                return queued;
+            }
+            retryCount--;
+            queued = true;
+        }
+        if (carried >= 0) {
+            if (!prepare(carried)) {
+                return queued;
+            }
+            carried = -1;
+            queued = true;
+        }
+        int idx;
+        while ((idx = submitted.poll()) >= 0) {
+            if (slots[idx].op == OP_FLUSH) {
+                flushWaiting[flushWaitingCount++] = idx;
+                continue;
+            }
+            if (!prepare(idx)) {
+                carried = idx;
+                return queued;
+            }
+            queued = true;
+        }
+        if (!fsyncInFlight && flushWaitingCount > 0) {
+            MemorySegment sqe = ring.getSqe();
+            if (sqe != null) {
+                // Every flush waiting now was called after the writes it must cover completed.
+                System.arraycopy(flushWaiting, 0, flushGroup, 0, flushWaitingCount);
+                flushGroupCount = flushWaitingCount;
+                flushWaitingCount = 0;
+                liburing_inline.io_uring_prep_fsync(sqe, fixedFiles ? 0 : fd, liburing_h.IORING_FSYNC_DATASYNC());
+                setFixed(sqe);
+                liburing_inline.io_uring_sqe_set_data64(sqe, FSYNC_TAG);
+                fsyncInFlight = true;
+                queued = true;
+            }
+        }
+        return queued;
+    }
+
+    private boolean prepare(int idx) {
+        MemorySegment sqe = ring.getSqe();
+        if (sqe == null) {
+            return false;
+        }
+        Request r = slots[idx];
+        long offset = r.offset + r.transferred;
+        long address = r.address + r.transferred;
+        int length = r.length - r.transferred;
+        int file = fixedFiles ? 0 : fd;
+        if (r.op == OP_READ) {
+            liburing_inline.io_uring_prep_read(sqe, file, address, length, offset);
+        } else {
+            liburing_inline.io_uring_prep_write(sqe, file, address, length, offset);
+        }
+        setFixed(sqe);
+        liburing_inline.io_uring_sqe_set_data64(sqe, idx);
+        inFlight++;
+        return true;
+    }
+
+    private void setFixed(MemorySegment sqe) {
+        if (fixedFiles) {
+            liburing_inline.io_uring_sqe_set_flags(sqe, liburing_h.IOSQE_FIXED_FILE());
+        }
+    }
+
+    private void armEventFd() {
+        MemorySegment sqe = ring.getSqe();
+        if (sqe == null) {
+            throw new IllegalStateException("d4 invariant violated: no SQE to arm the eventfd after reaping");
+        }
+        liburing_inline.io_uring_prep_read(sqe, fixedFiles ? 1 : eventFd, eventBuffer.address(), 8, 0);
+        setFixed(sqe);
+        liburing_inline.io_uring_sqe_set_data64(sqe, EVENTFD_TAG);
+    }
+
+    private void reap() {
+        int n = ring.cqReady();
+        for (int i = 0; i < n; i++) {
+            MemorySegment cqe = ring.cqeAt(i);
+            long tag = io_uring_cqe.user_data(cqe);
+            int res = io_uring_cqe.res(cqe);
+            if (tag == EVENTFD_TAG) {
+                rearmAfterReap = true;
+            } else if (tag == FSYNC_TAG) {
+                fsyncInFlight = false;
+                for (int k = 0; k < flushGroupCount; k++) {
+                    complete(flushGroup[k], Math.min(res, 0));
+                }
+                flushGroupCount = 0;
+            } else {
+                inFlight--;
+                progress((int) tag, res);
+            }
+        }
+        ring.cqAdvance(n);
+        if (rearmAfterReap) {
+            rearmAfterReap = false;
+            armEventFd(); // the CQ entries were consumed, so the SQ has room (one SQE per in-flight slot at most)
+        }
+    }
+
+    private boolean rearmAfterReap;
+
+    private void progress(int idx, int res) {
+        Request r = slots[idx];
+        if (res == -Libc.EINTR || res == -Libc.EAGAIN) {
+            retry[retryCount++] = idx;
+            return;
+        }
+        if (res < 0) {
+            complete(idx, res);
+            return;
+        }
+        r.transferred += res;
+        if (r.transferred >= r.length) {
+            complete(idx, 0);
+        } else if (res == 0) {
+            if (r.op == OP_READ) {
+                // Past the end of a file shorter than its superblock says: the never-written tail
+                // reads as zeros, like the sparse range it stands for (as ChannelDrive does).
+                MemorySegment.ofAddress(r.address + r.transferred).reinterpret(r.length - r.transferred).fill((byte) 0);
+                complete(idx, 0);
+            } else {
+                complete(idx, -EIO); // a write that makes no progress will not make any
+            }
+        } else {
+            retry[retryCount++] = idx; // a short transfer: submit the rest
+        }
+    }
+
+    private void complete(int idx, int result) {
+        Request r = slots[idx];
+        r.result = result;
+        r.state = 1;
+        Thread w = r.waiter;
+        if (w != null) {
+            LockSupport.unpark(w);
+        }
+    }
+
+    /** After a ring failure: fail whatever is queued or waiting, so no caller hangs. */
+    private void failEverything(int errno) {
+        closing = true;
+        for (int k = 0; k < flushGroupCount; k++) {
+            complete(flushGroup[k], -errno);
+        }
+        for (int k = 0; k < flushWaitingCount; k++) {
+            complete(flushWaiting[k], -errno);
+        }
+        for (int k = 0; k < retryCount; k++) {
+            complete(retry[k], -errno);
+        }
+        if (carried >= 0) {
+            complete(carried, -errno);
+        }
+        int idx;
+        while ((idx = submitted.poll()) >= 0) {
+            complete(idx, -errno);
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------
+
+    private void checkRange(long offsetBytes, long lengthBytes) {
+        if (offsetBytes < 0 || lengthBytes < 0 || offsetBytes + lengthBytes > sizeBytes
+                || offsetBytes % alignmentBytes != 0 || lengthBytes % alignmentBytes != 0 || lengthBytes > Integer.MAX_VALUE) {
+            throw new IllegalStateException("d4 invariant violated: I/O of " + lengthBytes + " bytes at " + offsetBytes
+                    + " is misaligned or outside volume " + path + " of " + sizeBytes + " bytes");
+        }
+    }
+
+    /** Completes every request in flight, stops the ring thread, and releases the volume. */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        closing = true;
+        Libc.eventfdSignal(eventFd);
+        try {
+            ringThread.join(60_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        if (ringThread.isAlive()) {
+            LOG.log(Level.ERROR, "io_uring thread of {0} did not stop within 60 s", path);
+        }
+        Libc.close(fd);
+        Libc.close(eventFd);
+        try {
+            try {
+                lock.release();
+            } finally {
+                lockChannel.close();
+            }
+        } catch (IOException e) {
+            throw new D4Exception.DriveFailure("closing volume " + path + " failed: " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "UringDrive[" + path + (direct ? ", O_DIRECT" : "") + ", cpu " + cpu + "]";
+    }
+
+    /** The FileChannel used for the volume's lock and size, shared with {@link ChannelDrive}'s rules. */
+    static final class ChannelDriveSupport {
+        private ChannelDriveSupport() {}
+
+        static FileChannel openChannel(Path path) {
+            try {
+                return FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE);
+            } catch (java.nio.file.NoSuchFileException e) {
+                throw new D4Exception.PoolUnavailable("volume " + path
+                        + " does not exist: check the path, or that the drive is attached", e);
+            } catch (java.nio.file.AccessDeniedException e) {
+                throw new D4Exception.PoolUnavailable("no permission to open volume " + path
+                        + ": run d4 as root or as the volume's owner", e);
+            } catch (IOException e) {
+                throw new D4Exception.PoolUnavailable("cannot open volume " + path + ": " + e.getMessage(), e);
+            }
+        }
+
+        static FileLock lock(Path path, FileChannel channel) {
+            try {
+                FileLock lock;
+                try {
+                    lock = channel.tryLock();
+                } catch (OverlappingFileLockException e) {
+                    lock = null;
+                }
+                if (lock == null) {
+                    channel.close();
+                    throw new D4Exception.PoolUnavailable("volume " + path
+                            + " is in use by another d4 process: unmount it first (d4 umount MOUNTPOINT)");
+                }
+                return lock;
+            } catch (IOException e) {
+                throw new D4Exception.PoolUnavailable("cannot lock volume " + path + ": " + e.getMessage(), e);
+            }
+        }
+    }
+}
