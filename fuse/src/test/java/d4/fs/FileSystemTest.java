@@ -40,7 +40,8 @@ class FileSystemTest {
         if (pool != null) {
             pool.close();
         }
-        pool = Pool.open(List.of(volume), PoolOptions.defaults());
+        pool = Pool.open(List.of(volume), PoolOptions.defaults().withDriveFactory(
+                d4.engine.io.DriveFactory.forEngine(System.getProperty("d4.test.ioEngine", "io_uring"))));
         fs = new FileSystem(pool);
     }
 
