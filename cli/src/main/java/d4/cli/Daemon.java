@@ -61,7 +61,7 @@ final class Daemon {
                 options.addAll(extraOptions);
                 LOG.log(Level.INFO, "serving pool {0} ({1}) at {2}, pid {3}, io engine {4}", poolName, pool.uuid(),
                         mountPoint, String.valueOf(ProcessHandle.current().pid()), pool.info().ioEngine());
-                adapter.serve(mountPoint, options); // returns once unmounted
+                adapter.serve(mountPoint, options, FuseAdapter.DEFAULT_THREADS); // returns once unmounted
                 LOG.log(Level.INFO, "{0} was unmounted; closing pool {1}", mountPoint, poolName);
             }
             pool.close(); // checkpoint: the next mount replays nothing

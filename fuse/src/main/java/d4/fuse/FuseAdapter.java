@@ -11,7 +11,6 @@ import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 import jnr.ffi.Memory;
@@ -84,12 +83,25 @@ public final class FuseAdapter extends FuseStubFS {
                 "negative_timeout=0");
     }
 
-    /** Mounts and serves until unmounted. */
-    public void serve(Path mountPoint, List<String> fuseOptions) {
-        List<String> args = new ArrayList<>();
-        args.add("-o");
-        args.add(String.join(",", fuseOptions));
-        mount(mountPoint, true, false, args.toArray(String[]::new));
+    /** How many JVM threads serve FUSE requests by default (libfuse 2's own loop caps idle workers at 10). */
+    public static final int DEFAULT_THREADS = 8;
+
+    /**
+     * Mounts and serves until unmounted, on {@code threads} long-lived JVM threads (see
+     * {@link FuseLoop}: libfuse's own worker threads cost a JVM attach and detach per request).
+     */
+    public void serve(Path mountPoint, List<String> fuseOptions, int threads) {
+        // jnr keeps the struct in Java heap memory and copies it for each native call it makes; for
+        // our own FFM calls, copy it once into native memory that lives as long as the mount.
+        Pointer ops = Struct.getMemory(fuseOperations);
+        int size = Struct.size(fuseOperations);
+        byte[] bytes = new byte[size];
+        ops.get(0, bytes, 0, size);
+        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofShared()) {
+            MemorySegment nativeOps = arena.allocate(size, 8);
+            MemorySegment.copy(bytes, 0, nativeOps, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, size);
+            FuseLoop.serve(mountPoint, fuseOptions, nativeOps, size, threads);
+        }
     }
 
     @FunctionalInterface
