@@ -80,6 +80,8 @@ final class MountCommand implements Callable<Integer> {
         return e;
     }
 
+    static final String DAEMON_HEAP = "1g";
+
     static void checkMountPoint(Path mp) {
         if (!Files.isDirectory(mp)) {
             throw new CommandFailure("mount point " + mp + " is not a directory: create it first (mkdir -p " + mp + ")");
@@ -100,7 +102,13 @@ final class MountCommand implements Callable<Integer> {
         long logStart = Files.exists(log) ? Files.size(log) : 0;
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        cmd.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments());
+        List<String> jvmArgs = ManagementFactory.getRuntimeMXBean().getInputArguments();
+        cmd.addAll(jvmArgs);
+        if (jvmArgs.stream().noneMatch(a -> a.startsWith("-Xmx"))) {
+            // A long-running daemon: bound its heap (the default, a quarter of RAM, lets garbage pile
+            // up to gigabytes of resident memory). D4_JAVA_OPTS=-Xmx... overrides.
+            cmd.add("-Xmx" + DAEMON_HEAP);
+        }
         cmd.add("-cp");
         cmd.add(System.getProperty("java.class.path"));
         cmd.add(Main.class.getName());
