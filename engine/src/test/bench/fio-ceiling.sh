@@ -11,6 +11,8 @@
 #   REPEAT [3]         runs per job; the table shows the median, and every run's IOPS
 #   IOENGINE [io_uring] fio ioengine (psync: one synchronous request per thread, like filechannel)
 #   DIRECT [1]         1 = O_DIRECT (the io_uring drive's mode); 0 = page cache (the filechannel drive's)
+#   INVALIDATE [0]     with DIRECT=0: 0 keeps the file's page cache as the layout left it (like
+#                      DriveBenchmark's pageCache=kept), 1 drops it before each run (pageCache=dropped)
 #   QD_MODE [iodepth]  iodepth: queue depth N = one fio job with N requests in flight;
 #                      threads: N fio threads with one request each (DriveBenchmark's model)
 #   JOBS [all]         space-separated subset of job names, e.g. JOBS="randread-4k-qd1 read-1m"
@@ -27,6 +29,7 @@ REPEAT=${REPEAT:-3}
 IOENGINE=${IOENGINE:-io_uring}
 DIRECT=${DIRECT:-1}
 QD_MODE=${QD_MODE:-iodepth}
+INVALIDATE=${INVALIDATE:-0}
 
 log() { echo "fio-ceiling: $*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -60,6 +63,7 @@ RESULTS=$WORK/results.tsv
 
 MNT=$(findmnt -n -o TARGET,FSTYPE,SOURCE -T "$DIR" 2>/dev/null | tr -s ' ' || echo "?")
 log "$(fio --version), dir $DIR (mount: $MNT), size $SIZE, ioengine $IOENGINE, direct=$DIRECT, qd as $QD_MODE, ${RUNTIME}s x $REPEAT runs per job"
+[ "$DIRECT" = 1 ] || log "page cache: invalidate=$INVALIDATE (0: kept as the layout left it, 1: dropped before each run)"
 log "laying out $FILE ($SIZE)"
 fio --name=layout --filename="$FILE" --size="$SIZE" --rw=write --bs=1m --ioengine=psync --direct=0 \
     --end_fsync=1 --output-format=json --output="$WORK/layout.json" >/dev/null \
@@ -92,6 +96,7 @@ for spec in "${ALL_JOBS[@]}"; do
     args=(--name="$name" --filename="$FILE" --size="$SIZE" --rw="$rw" --bs="$bs" --ioengine="$IOENGINE"
           --direct="$DIRECT" --runtime="$RUNTIME" --ramp_time="$RAMP" --time_based --group_reporting
           --norandommap --randrepeat=0 --output-format=json)
+    [ "$DIRECT" = 1 ] || args+=(--invalidate="$INVALIDATE")
     if [ "$QD_MODE" = iodepth ]; then
         args+=(--iodepth="$qd")
     else
@@ -112,10 +117,12 @@ for spec in "${ALL_JOBS[@]}"; do
     printf '%s\t%s\t%s\t%s\t%s\n' "$name" "$qd" "$jmh" "$extra" "${runs[*]}" >>"$RESULTS"
 done
 
-python3 - "$RESULTS" "$IOENGINE" "$DIRECT" "$QD_MODE" <<'EOF'
+python3 - "$RESULTS" "$IOENGINE" "$DIRECT" "$QD_MODE" "$DIR" "$MNT" "$SIZE" "$RUNTIME" "$(fio --version)" "$INVALIDATE" <<'EOF'
 import statistics, sys
-path, engine, direct, mode = sys.argv[1:5]
-print("fio ceiling (ioengine=%s direct=%s, qd as %s): medians of the runs" % (engine, direct, mode))
+path, engine, direct, mode, where, mnt, size, runtime, version, invalidate = sys.argv[1:11]
+print("fio ceiling: %s, ioengine=%s direct=%s%s, queue depth as %s" % (
+    version, engine, direct, "" if direct == "1" else " invalidate=" + invalidate, mode))
+print("  file of %s in %s (mount: %s), %s s per run, median of the runs" % (size, where, mnt, runtime))
 fmt = "%-18s %-22s %12s %10s  %s"
 print(fmt % ("job", "JMH benchmark", "IOPS", "MiB/s", "IOPS of each run"))
 for line in open(path):

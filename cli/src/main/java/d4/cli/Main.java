@@ -24,6 +24,7 @@ import picocli.CommandLine.Command;
             MountCommand.class,
             UmountCommand.class,
             StatusCommand.class,
+            BenchCommand.class,
             CommandLine.HelpCommand.class
         },
         footer = {

@@ -4,8 +4,11 @@ import d4.engine.io.Drive;
 import d4.engine.io.DriveFactory;
 import java.io.IOException;
 import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
@@ -74,6 +77,14 @@ public class DriveBenchmark {
     @Param({"/var/tmp"})
     public String dir;
 
+    /**
+     * The host page cache of the volume file after the fill: "kept" (as 1 MiB writes left it), or
+     * "dropped" (posix_fadvise DONTNEED, as fio does before each job). It matters to the
+     * filechannel drive only, and a lot: see docs/benchmarks.md.
+     */
+    @Param({"kept"})
+    public String pageCache;
+
     private Path tempDir;
     private Drive drive;
     private long blocks;
@@ -87,28 +98,41 @@ public class DriveBenchmark {
             factory = DriveFactory.forEngine(engine);
         } catch (IllegalArgumentException e) {
             throw new IllegalStateException("io engine '" + engine + "' is not available in this build ("
-                    + e.getMessage() + "). If it is io_uring: UringDrive has not landed yet. Run the others only,"
+                    + e.getMessage() + "): for io_uring, a build without UringDrive. Run the others only,"
                     + " e.g. -p engine=filechannel", e);
+        }
+        if (!pageCache.equals("kept") && !pageCache.equals("dropped")) {
+            throw new IllegalArgumentException("pageCache must be kept or dropped, not '" + pageCache + "'");
         }
         long size = parseSize(volumeSize);
         if (size < SEQ || size % SEQ != 0) {
             throw new IllegalArgumentException("volumeSize " + volumeSize + " must be a positive multiple of 1M");
         }
         tempDir = Files.createTempDirectory(Path.of(dir), "d4-drive-bench-");
-        Path volume = tempDir.resolve("volume");
-        preallocate(volume, size);
-        drive = factory.open(volume, BLOCK);
-        if (!drive.engine().equals(engine)) {
-            String got = drive.engine();
-            closeVolume();
-            throw new IllegalStateException("asked for io engine '" + engine + "' but the drive is '" + got
-                    + "' (the factory fell back: see the log line above); not reporting " + got + " numbers as "
-                    + engine);
-        }
-        if (drive.sizeBytes() != size) {
-            long got = drive.sizeBytes();
-            closeVolume();
-            throw new IllegalStateException("the drive reports " + got + " bytes for a volume of " + size);
+        // JMH does not tear down after a failed setup: remove the volume here when anything fails.
+        try {
+            Path volume = tempDir.resolve("volume");
+            preallocate(volume, size);
+            if (pageCache.equals("dropped")) {
+                dropPageCache(volume);
+            }
+            drive = factory.open(volume, BLOCK);
+            if (!drive.engine().equals(engine)) {
+                throw new IllegalStateException("asked for io engine '" + engine + "' but the drive is '"
+                        + drive.engine() + "' (the factory fell back: see the log line above); not reporting "
+                        + drive.engine() + " numbers as " + engine);
+            }
+            if (drive.sizeBytes() != size) {
+                throw new IllegalStateException("the drive reports " + drive.sizeBytes() + " bytes for a volume of "
+                        + size);
+            }
+        } catch (IOException | RuntimeException | Error e) {
+            try {
+                closeVolume();
+            } catch (IOException | RuntimeException suppressed) {
+                e.addSuppressed(suppressed);
+            }
+            throw e;
         }
         blocks = size / BLOCK;
         seqChunks = size / SEQ;
@@ -148,6 +172,33 @@ public class DriveBenchmark {
                 }
             }
             ch.force(false);
+        }
+    }
+
+    /** posix_fadvise(POSIX_FADV_DONTNEED) on the whole (fsynced, so clean) file. */
+    static void dropPageCache(Path file) {
+        Linker linker = Linker.nativeLinker();
+        MethodHandle open = linker.downcallHandle(linker.defaultLookup().find("open").orElseThrow(),
+                FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT));
+        MethodHandle fadvise = linker.downcallHandle(linker.defaultLookup().find("posix_fadvise").orElseThrow(),
+                FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG,
+                        ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT));
+        MethodHandle close = linker.downcallHandle(linker.defaultLookup().find("close").orElseThrow(),
+                FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
+        try (Arena arena = Arena.ofConfined()) {
+            int fd = (int) open.invokeExact(arena.allocateFrom(file.toString()), 0 /* O_RDONLY */);
+            if (fd < 0) {
+                throw new IllegalStateException("open(" + file + ") failed");
+            }
+            int rc = (int) fadvise.invokeExact(fd, 0L, 0L, 4 /* POSIX_FADV_DONTNEED */);
+            int closed = (int) close.invokeExact(fd);
+            if (rc != 0 || closed != 0) {
+                throw new IllegalStateException("posix_fadvise(DONTNEED) on " + file + " failed: " + rc);
+            }
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
         }
     }
 
