@@ -77,6 +77,7 @@ public final class FuseAdapter extends FuseStubFS {
                 "max_write=" + MAX_IO_BYTES,
                 "max_read=" + MAX_IO_BYTES,
                 "use_ino",
+                "auto_cache",
                 "default_permissions",
                 "attr_timeout=1",
                 "entry_timeout=1",

@@ -52,7 +52,10 @@ public final class UringDrive implements Drive {
      * before blocking: a park/unpark or an eventfd wake-up costs tens of microseconds here, about
      * as much as an NVMe read, so a short spin pays at queue depth 1. Spinning only follows work.
      */
-    private static final long SPIN_NANOS = 20_000;
+    private static final long SPIN_NANOS = 100_000;
+
+    /** With I/O in flight the ring thread spins for its completion this long before sleeping. */
+    private static final long IN_FLIGHT_SPIN_NANOS = 200_000;
 
     /**
      * A caller spins longer: one SSD read's worth, so that at queue depth 1 no wake-up is paid. Only
@@ -320,7 +323,9 @@ public final class UringDrive implements Drive {
         long spinUntil = spin ? System.nanoTime() + CALLER_SPIN_NANOS : 0;
         while (r.state == 0) {
             if (spin && System.nanoTime() < spinUntil) {
-                Thread.onSpinWait();
+                // Yield, not just pause: the caller may share a CPU with the pinned ring thread,
+                // which must run for the request to complete.
+                Thread.yield();
             } else {
                 r.waiter = Thread.currentThread();
                 if (r.state == 0) {
@@ -444,9 +449,9 @@ public final class UringDrive implements Drive {
         }
     }
 
-    /** Spins up to {@link #SPIN_NANOS} for a queued request or a completion; true if one came. */
+    /** Spins for a queued request or a completion (longer while I/O is in flight); true if one came. */
     private boolean spinForWork() {
-        long until = System.nanoTime() + SPIN_NANOS;
+        long until = System.nanoTime() + (inFlight > 0 || fsyncInFlight ? IN_FLIGHT_SPIN_NANOS : SPIN_NANOS);
         do {
             if (!submitted.isEmpty() || ring.cqReady() > 0) {
                 return true;
