@@ -60,6 +60,7 @@ public final class Main implements Runnable {
             case CommandFailure f -> err.println("d4: error: " + f.getMessage());
             case D4Exception d -> err.println("d4: error: " + d.getMessage());
             case FsException f -> err.println("d4: error: " + f.getMessage());
+            case d4.fuse.MountFailedException m -> err.println("d4: error: " + m.getMessage());
             case IllegalArgumentException i -> err.println("d4: error: " + i.getMessage());
             default -> {
                 err.println("d4: internal error (a bug: please report it with this output):");

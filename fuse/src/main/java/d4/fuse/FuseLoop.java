@@ -61,7 +61,7 @@ final class FuseLoop {
      * serves with {@code threads} JVM threads until the file system is unmounted, and tears down.
      *
      * @param operations the address of the {@code struct fuse_operations} jnr-fuse filled
-     * @throws IllegalStateException when libfuse cannot mount (its own message went to stderr)
+     * @throws MountFailedException when libfuse cannot mount (its own message went to stderr)
      */
     static void serve(Path mountPoint, List<String> options, MemorySegment operations, long operationsSize, int threads) {
         try (Arena arena = Arena.ofShared()) {
@@ -80,7 +80,8 @@ final class FuseLoop {
             MemorySegment fuse = (MemorySegment) Lib.SETUP.invokeExact(args.size(), argv, operations, operationsSize,
                     mountpointOut, multithreadedOut, MemorySegment.NULL);
             if (fuse.equals(MemorySegment.NULL)) {
-                throw new IllegalStateException("libfuse could not mount " + mountPoint + " (its reason is logged above)");
+                throw new MountFailedException("libfuse could not mount " + mountPoint
+                        + " (its reason is on the line above, e.g. a non-empty mount point: use -o nonempty or an empty directory)");
             }
             MemorySegment mountpoint = mountpointOut.get(PTR, 0);
             try {
