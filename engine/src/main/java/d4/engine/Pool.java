@@ -356,15 +356,17 @@ public final class Pool implements AutoCloseable {
                 List.copyOf(imageRuns), options);
         if (replay.records() > 0) {
             LOG.log(Level.INFO, "pool {0}: replayed {1} journal records after an unclean shutdown", psb.poolName(),
-                    replay.records());
-            pool.lock.writeLock().lock();
-            try {
-                pool.checkpoint();
-            } finally {
-                pool.lock.writeLock().unlock();
-            }
-        } else {
-            journal.restart(slot.generation());
+                    String.valueOf(replay.records()));
+        }
+        // Every open starts a new epoch with a checkpoint, also when nothing was replayed: records of
+        // an epoch are then only ever written by one session, so replay can treat any intact later
+        // batch of its epoch as acknowledged (see Journal.replay) without stale ones from a torn
+        // earlier session in the way.
+        pool.lock.writeLock().lock();
+        try {
+            pool.checkpoint();
+        } finally {
+            pool.lock.writeLock().unlock();
         }
         pool.flusher.start();
         return pool;
@@ -684,7 +686,14 @@ public final class Pool implements AutoCloseable {
 
     private void flushData() {
         for (Volume v : volumes) {
-            v.drive().flush();
+            try {
+                v.drive().flush();
+            } catch (D4Exception.NoSpace e) {
+                // A failed fsync may have dropped dirty data pages that the next fsync would not
+                // report again: nothing that references them may become durable. Not retryable.
+                throw new D4Exception.DriveFailure("flushing volume " + v.path() + " failed (" + e.getMessage()
+                        + "); data written since the last durable commit may be lost", e);
+            }
         }
     }
 
@@ -823,6 +832,9 @@ public final class Pool implements AutoCloseable {
             }
             try {
                 syncLocked();
+            } catch (D4Exception.NoSpace e) {
+                // The host file system is full: the batch stays pending and the next round retries.
+                LOG.log(Level.WARNING, "pool {0}: background flush postponed: {1}", name, e.getMessage());
             } catch (RuntimeException e) {
                 LOG.log(Level.ERROR, "pool " + name + ": background flush failed; the pool takes no more writes", e);
                 return;

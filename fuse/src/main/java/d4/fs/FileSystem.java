@@ -52,7 +52,19 @@ public final class FileSystem {
      * fchmod and ftruncate keep working and no listing ever shows the name.
      */
     private static final java.util.regex.Pattern FUSE_HIDDEN = java.util.regex.Pattern.compile("\\.fuse_hidden[0-9a-f]{16}");
-    private final ConcurrentHashMap<String, Long> hiddenPaths = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<HiddenName, Long> hiddenNames = new ConcurrentHashMap<>();
+
+    /** A hidden name within its directory (by id, so that renaming an ancestor does not lose it). */
+    private record HiddenName(long dir, String name) {}
+
+    /** The hidden name a path ends in, if it is one (its directory must exist). */
+    private Optional<HiddenName> hiddenName(String path) {
+        if (path == null || !isFuseHiddenName(path)) {
+            return Optional.empty();
+        }
+        Place p = place(path);
+        return Optional.of(new HiddenName(p.dir(), new String(p.name(), StandardCharsets.UTF_8)));
+    }
 
     public FileSystem(Pool pool) {
         this.pool = pool;
@@ -83,15 +95,19 @@ public final class FileSystem {
         if (orphans.isEmpty()) {
             return;
         }
-        try (Txn t = pool.begin()) {
-            for (Entry e : orphans) {
-                long id = ByteBuffer.wrap(e.value()).getLong();
-                if (pool.find(new ObjectId(id)).isPresent()) {
-                    t.delete(new ObjectId(id));
+        // In chunks: one transaction for all of them could exceed a journal record's limits and then
+        // fail every mount.
+        for (int from = 0; from < orphans.size(); from += 1000) {
+            try (Txn t = pool.begin()) {
+                for (Entry e : orphans.subList(from, Math.min(orphans.size(), from + 1000))) {
+                    long id = ByteBuffer.wrap(e.value()).getLong();
+                    if (pool.find(new ObjectId(id)).isPresent()) {
+                        t.delete(new ObjectId(id));
+                    }
+                    t.removeEntry(ObjectId.POOL, e.key());
                 }
-                t.removeEntry(ObjectId.POOL, e.key());
+                t.commit();
             }
-            t.commit();
         }
         LOG.log(Level.INFO, "removed {0} files that were deleted while open when the pool went down", orphans.size());
     }
@@ -128,9 +144,9 @@ public final class FileSystem {
 
     /** Resolves an absolute path to an inode id, following no symlinks (the kernel resolves them). */
     long resolve(String path) {
-        Long hidden = hiddenPaths.get(path);
-        if (hidden != null) {
-            return hidden;
+        Optional<HiddenName> hidden = hiddenName(path);
+        if (hidden.isPresent() && hiddenNames.containsKey(hidden.get())) {
+            return hiddenNames.get(hidden.get());
         }
         long id = rootId;
         for (byte[] name : components(path)) {
@@ -331,7 +347,8 @@ public final class FileSystem {
     // Removal and rename
 
     public void unlink(String path) {
-        if (hiddenPaths.remove(path) != null) {
+        Optional<HiddenName> hidden = hiddenName(path);
+        if (hidden.isPresent() && hiddenNames.remove(hidden.get()) != null) {
             return; // libfuse's last-close unlink of a name we already removed at hide time
         }
         try (Txn t = pool.begin()) {
@@ -394,8 +411,9 @@ public final class FileSystem {
         if (isFuseHiddenName(to)) {
             long id = resolve(from);
             if (openCounts.getOrDefault(id, 0) > 0) {
+                HiddenName hidden = hiddenName(to).orElseThrow();
                 unlink(from);
-                hiddenPaths.put(to, id);
+                hiddenNames.put(hidden, id);
                 return;
             }
         }

@@ -94,7 +94,7 @@ final class FuseLoop {
                     MemorySegment fbuf = arena.allocate(FUSE_BUF_BYTES, 8);
                     MemorySegment chanOut = arena.allocate(PTR);
                     workers.add(Thread.ofPlatform().name("d4-fuse-" + i).start(
-                            () -> work(session, channel, buf, bufsize, fbuf, chanOut)));
+                            () -> work(session, channel, buf, bufsize, fbuf, chanOut, mountPoint)));
                 }
                 for (Thread t : workers) {
                     t.join();
@@ -111,7 +111,7 @@ final class FuseLoop {
 
     /** One worker: receive a request, process it (the callback runs here), until the session ends. */
     private static void work(MemorySegment session, MemorySegment channel, MemorySegment buf, long bufsize,
-            MemorySegment fbuf, MemorySegment chanOut) {
+            MemorySegment fbuf, MemorySegment chanOut, Path mountPoint) {
         try {
             while ((int) Lib.EXITED.invokeExact(session) == 0) {
                 fbuf.fill((byte) 0);
@@ -124,10 +124,11 @@ final class FuseLoop {
                 }
                 if (res <= 0) {
                     // 0: the kernel ended the session (unmounted); <0: an error reading /dev/fuse.
+                    Lib.EXIT.invokeExact(session);
                     if (res < 0) {
                         LOG.log(Level.ERROR, "reading /dev/fuse failed (errno {0}); stopping the mount", String.valueOf(-res));
+                        detach(mountPoint);
                     }
-                    Lib.EXIT.invokeExact(session);
                     return;
                 }
                 Lib.PROCESS_BUF.invokeExact(session, fbuf, chanOut.get(PTR, 0));
@@ -139,6 +140,21 @@ final class FuseLoop {
             } catch (Throwable again) {
                 LOG.log(Level.ERROR, "could not stop the FUSE session", again);
             }
+            detach(mountPoint);
+        }
+    }
+
+    /**
+     * After a worker's fatal error: detach the mount, so that the other workers, blocked reading
+     * /dev/fuse, get ENODEV and stop (libfuse's own loop cancels its threads instead), and
+     * applications get errors rather than hanging on a mount nobody serves.
+     */
+    private static void detach(Path mountPoint) {
+        try {
+            new ProcessBuilder("fusermount", "-u", "-z", mountPoint.toString()).redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.DISCARD).start().waitFor();
+        } catch (java.io.IOException | InterruptedException e) {
+            LOG.log(Level.ERROR, "could not detach " + mountPoint + ": " + e.getMessage());
         }
     }
 }

@@ -254,4 +254,37 @@ class FileSystemTest {
         assertTrue(s.totalBlocks() > 0 && s.freeBlocks() > 0 && s.freeBlocks() <= s.totalBlocks());
         assertEquals(255, s.maxNameBytes());
     }
+
+    /** Regression: libfuse follows its node tree after an ancestor's rename; the hidden name must too. */
+    @Test
+    void aHiddenNameSurvivesTheRenameOfItsDirectory() {
+        fs.mkdir("/a", 0755, alice);
+        write("/a/f", "x");
+        Inode open = fs.open("/a/f");
+        fs.rename("/a/f", "/a/.fuse_hidden0000000700000001");
+        fs.rename("/a", "/b");
+        assertEquals(open.id(), fs.getattr("/b/.fuse_hidden0000000700000001").id());
+        fs.release(open.id());
+        fs.unlink("/b/.fuse_hidden0000000700000001");
+        assertEquals(FsError.NOT_FOUND, errorOf(() -> fs.getattr("/b/.fuse_hidden0000000700000001")));
+        fs.rmdir("/b"); // nothing is left in it
+    }
+
+    /** Regression: more orphans than one journal record can hold are all removed at the next mount. */
+    @Test
+    void manyOrphansAreRemovedInSeveralTransactions() {
+        int n = 27_000;
+        List<Long> ids = new java.util.ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            Inode f = fs.create("/o" + i, 0644, alice); // created and left open
+            ids.add(f.id());
+            fs.unlink("/o" + i);
+        }
+        pool.sync();
+        reopen(); // as after a crash with all of them open
+        for (long id : List.of(ids.getFirst(), ids.get(n / 2), ids.getLast())) {
+            assertFalse(pool.find(new ObjectId(id)).isPresent());
+        }
+        assertFalse(pool.hasEntries(ObjectId.POOL, "fs.orphan.".getBytes(StandardCharsets.US_ASCII)));
+    }
 }

@@ -214,6 +214,7 @@ public final class UringDrive implements Drive {
         ringThread.start();
         try {
             if (!started.await(30, TimeUnit.SECONDS)) {
+                closing = true; // the thread, if it ever gets going, stops before touching the volume
                 throw new UringException("the ring thread of " + path + " did not start within 30 s", 0);
             }
         } catch (InterruptedException e) {
@@ -329,7 +330,13 @@ public final class UringDrive implements Drive {
             } else {
                 r.waiter = Thread.currentThread();
                 if (r.state == 0) {
-                    LockSupport.park(this);
+                    LockSupport.parkNanos(this, 100_000_000L);
+                    if (r.state == 0 && !ringThread.isAlive()) {
+                        // The ring thread is gone (failed, or closed as we queued): nobody will
+                        // complete this request. Its ring was torn down, so no I/O still targets r.
+                        r.result = -EIO;
+                        r.state = 1;
+                    }
                 }
             }
         }
@@ -404,6 +411,8 @@ public final class UringDrive implements Drive {
             } catch (Throwable t) {
                 ringFailure = t;
                 LOG.log(Level.ERROR, "io_uring thread of " + path + " failed; every request on it now fails", t);
+                closing = true;
+                drainInFlight();
                 failEverything(EIO);
             } finally {
                 ring.close();
@@ -609,6 +618,34 @@ public final class UringDrive implements Drive {
         }
     }
 
+    /**
+     * After a ring failure: wait (bounded) for the requests the kernel still holds, so that no
+     * buffer is handed back to its caller while the kernel may still write into it.
+     */
+    private void drainInFlight() {
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while ((inFlight > 0 || fsyncInFlight) && System.nanoTime() < deadline) {
+            try {
+                ring.submitAndWait(1);
+                int n = ring.cqReady();
+                for (int i = 0; i < n; i++) {
+                    MemorySegment cqe = ring.cqeAt(i);
+                    long tag = io_uring_cqe.user_data(cqe);
+                    if (tag >= 0) {
+                        inFlight--;
+                        complete((int) tag, -EIO);
+                    } else if (tag == FSYNC_TAG) {
+                        fsyncInFlight = false;
+                    }
+                }
+                ring.cqAdvance(n);
+            } catch (UringException | RuntimeException again) {
+                LOG.log(Level.ERROR, "io_uring thread of {0}: cannot reap after the failure: {1}", path, again.getMessage());
+                return;
+            }
+        }
+    }
+
     /** After a ring failure: fail whatever is queued or waiting, so no caller hangs. */
     private void failEverything(int errno) {
         closing = true;
@@ -655,10 +692,13 @@ public final class UringDrive implements Drive {
             Thread.currentThread().interrupt();
         }
         if (ringThread.isAlive()) {
-            LOG.log(Level.ERROR, "io_uring thread of {0} did not stop within 60 s", path);
+            // Closing the fds under it could let its next request reach whatever file reuses the
+            // numbers: leak them instead (the process is on its way out anyway).
+            LOG.log(Level.ERROR, "io_uring thread of {0} did not stop within 60 s; leaving its file descriptors open", path);
+        } else {
+            Libc.close(fd);
+            Libc.close(eventFd);
         }
-        Libc.close(fd);
-        Libc.close(eventFd);
         try {
             try {
                 lock.release();

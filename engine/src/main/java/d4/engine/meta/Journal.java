@@ -311,9 +311,10 @@ public final class Journal {
                 pos += HEADER_BYTES + h.payload();
                 continue;
             }
-            boolean zeroBlock = pos % Limits.BLOCK_BYTES == 0 && isZero(in.read(pos, Limits.BLOCK_BYTES));
             boolean stale = h.intact(); // intact but not ours: another epoch or an earlier session
-            if (!zeroBlock && !stale) {
+            if (!stale) {
+                // Also at a zero block (the normal end marker): a lost or zeroed first block of an
+                // acknowledged batch looks the same, and only an intact later batch tells them apart.
                 checkNoLaterBatch(in, pos / Limits.BLOCK_BYTES * Limits.BLOCK_BYTES + Limits.BLOCK_BYTES, replayEpoch,
                         expected);
             }

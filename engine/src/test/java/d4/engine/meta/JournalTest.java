@@ -240,19 +240,32 @@ class JournalTest {
         assertTrue(e.getMessage().contains("record 2"), e.getMessage());
     }
 
-    /** Regression: records of a torn earlier session of the same epoch never pass for the next ones. */
+    /** Records of an earlier epoch left behind a new epoch's records are never replayed as its own. */
     @Test
-    void staleRecordsOfTheSameEpochDoNotChainOntoANewSession() {
+    void recordsOfAnEarlierEpochBehindTheNewOnesAreIgnored() {
         Journal j = journal(4);
         for (int n = 0; n < 4; n++) {
             j.sync(j.append(entry(n, 4096 - 40)), NO_DATA); // each record fills exactly one block
         }
-        // A new session of the same epoch (as after an open that replayed nothing) writes 2 records.
-        Journal again = journal(4);
-        again.sync(again.append(entry(10, 4096 - 40)), NO_DATA);
-        again.sync(again.append(entry(11, 4096 - 40)), NO_DATA);
-        List<byte[]> replayed = replay(4);
-        assertEquals(2, replayed.size(), "the old records 3 and 4 are not the new session's continuation");
+        Journal next = journal(5); // the pool starts a new epoch at every open and checkpoint
+        next.sync(next.append(entry(10, 4096 - 40)), NO_DATA);
+        next.sync(next.append(entry(11, 4096 - 40)), NO_DATA);
+        List<byte[]> replayed = replay(5);
+        assertEquals(2, replayed.size());
         assertArrayEquals(encode(entry(11, 4096 - 40)), replayed.get(1));
+    }
+
+    /** Regression: a zeroed first block of an acknowledged batch is not taken for the end marker. */
+    @Test
+    void aZeroedBlockFollowedByAnIntactLaterBatchIsCorruption() throws Exception {
+        Journal j = journal(6);
+        for (int n = 0; n < 3; n++) {
+            j.sync(j.append(entry(n, 100)), NO_DATA);
+        }
+        try (RandomAccessFile f = new RandomAccessFile(dir.resolve("journal.img").toFile(), "rw")) {
+            f.seek((long) (START + 1) * Limits.BLOCK_BYTES); // batch 2, all of its block
+            f.write(new byte[Limits.BLOCK_BYTES]);
+        }
+        assertThrows(D4Exception.Corruption.class, () -> replay(6));
     }
 }
