@@ -38,7 +38,7 @@ import java.util.zip.CRC32C;
  *
  * <p>On disk: superblocks, two meta slots, the journal and a checkpoint image of the index (see
  * docs/format.md). The image is rewritten at checkpoints, which happen when the journal fills past
- * half, at open after a replay, and at close.
+ * half, at every open (each session writes its own journal epoch), and at close.
  */
 public final class Pool implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger("d4.engine");
