@@ -452,9 +452,25 @@ public final class UringDrive implements Drive {
                 }
                 sleeping = false;
             } else {
-                ring.submit();
+                submitOrReapFirst();
             }
             reap();
+        }
+    }
+
+    /** Submits; on EAGAIN/EBUSY (no kernel memory, or completions to reap first) reaps and retries. */
+    private void submitOrReapFirst() throws UringException {
+        for (int attempt = 0; ; attempt++) {
+            try {
+                ring.submit();
+                return;
+            } catch (UringException e) {
+                if ((e.errno() != Libc.EAGAIN && e.errno() != Libc.EBUSY) || attempt >= 100) {
+                    throw e;
+                }
+                reap();
+                Thread.onSpinWait();
+            }
         }
     }
 
