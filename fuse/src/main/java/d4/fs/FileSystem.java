@@ -193,8 +193,9 @@ public final class FileSystem {
     }
 
     private static boolean isFuseHiddenName(String path) {
+        // Every lookup passes here: a cheap prefix test first, the pattern only for candidates.
         int slash = path.lastIndexOf('/');
-        return FUSE_HIDDEN.matcher(path.substring(slash + 1)).matches();
+        return path.startsWith(".fuse_hidden", slash + 1) && FUSE_HIDDEN.matcher(path.substring(slash + 1)).matches();
     }
 
     /** The parent directory id and the last name of a path that must not be the root. */

@@ -49,7 +49,8 @@ public final class ChannelDrive implements Drive {
         }
     }
 
-    private static FileChannel openChannel(Path path) {
+    /** Opens a volume file for reading and writing (also used by UringDrive for its lock and size). */
+    static FileChannel openChannel(Path path) {
         FileChannel channel;
         try {
             channel = FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE);
@@ -63,7 +64,8 @@ public final class ChannelDrive implements Drive {
         return channel;
     }
 
-    private static FileLock lock(Path path, FileChannel channel) {
+    /** Locks the whole volume file against a second d4 process; closes the channel if it cannot. */
+    static FileLock lock(Path path, FileChannel channel) {
         try {
             FileLock lock;
             try {

@@ -14,9 +14,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
-import java.nio.channels.OverlappingFileLockException;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.BitSet;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -139,8 +137,8 @@ public final class UringDrive implements Drive {
         if (!check.ok()) {
             throw new UringException("io_uring self-check failed: " + check.reason(), 0);
         }
-        FileChannel channel = ChannelDriveSupport.openChannel(path);
-        FileLock lock = ChannelDriveSupport.lock(path, channel);
+        FileChannel channel = ChannelDrive.openChannel(path);
+        FileLock lock = ChannelDrive.lock(path, channel);
         int fd = -1;
         int efd = -1;
         try {
@@ -729,43 +727,5 @@ public final class UringDrive implements Drive {
     @Override
     public String toString() {
         return "UringDrive[" + path + (direct ? ", O_DIRECT" : "") + ", cpu " + cpu + "]";
-    }
-
-    /** The FileChannel used for the volume's lock and size, shared with {@link ChannelDrive}'s rules. */
-    static final class ChannelDriveSupport {
-        private ChannelDriveSupport() {}
-
-        static FileChannel openChannel(Path path) {
-            try {
-                return FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE);
-            } catch (java.nio.file.NoSuchFileException e) {
-                throw new D4Exception.PoolUnavailable("volume " + path
-                        + " does not exist: check the path, or that the drive is attached", e);
-            } catch (java.nio.file.AccessDeniedException e) {
-                throw new D4Exception.PoolUnavailable("no permission to open volume " + path
-                        + ": run d4 as root or as the volume's owner", e);
-            } catch (IOException e) {
-                throw new D4Exception.PoolUnavailable("cannot open volume " + path + ": " + e.getMessage(), e);
-            }
-        }
-
-        static FileLock lock(Path path, FileChannel channel) {
-            try {
-                FileLock lock;
-                try {
-                    lock = channel.tryLock();
-                } catch (OverlappingFileLockException e) {
-                    lock = null;
-                }
-                if (lock == null) {
-                    channel.close();
-                    throw new D4Exception.PoolUnavailable("volume " + path
-                            + " is in use by another d4 process: unmount it first (d4 umount MOUNTPOINT)");
-                }
-                return lock;
-            } catch (IOException e) {
-                throw new D4Exception.PoolUnavailable("cannot lock volume " + path + ": " + e.getMessage(), e);
-            }
-        }
     }
 }
