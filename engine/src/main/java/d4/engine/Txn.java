@@ -200,6 +200,105 @@ public final class Txn implements AutoCloseable {
         }
     }
 
+    /**
+     * Gives the holes in [offset, offset + length) real zero-filled blocks (fallocate mode 0): later
+     * reads see zeros as before, and the space is taken now. Blocks already mapped keep their data.
+     * With {@code keepSize} false, the size grows to the end of the range if that is beyond it.
+     *
+     * @throws D4Exception.NoSpace when the pool has no room; nothing of this call is kept
+     */
+    public void allocate(ObjectId id, long offset, long length, boolean keepSize) {
+        open();
+        checkRange(offset, length);
+        beginDataChange(id);
+        long end = offset + length;
+        long block = offset / Limits.BLOCK_BYTES;
+        long endBlock = (end + Limits.BLOCK_BYTES - 1) / Limits.BLOCK_BYTES;
+        int chunkBlocks = Math.min(Limits.IO_CHUNK_BYTES / Limits.BLOCK_BYTES, Limits.MAX_EXTENT_BLOCKS);
+        MemorySegment buf = pool.buffers().take();
+        try {
+            buf.fill((byte) 0);
+            int zeroCrc = checksums(buf, 1)[0];
+            while (block < endBlock) {
+                List<Extent> mapped = pool.index().extents(id.value(), block, endBlock);
+                long holeEnd = mapped.isEmpty() ? endBlock : mapped.getFirst().logicalBlock();
+                if (holeEnd <= block) {
+                    block = mapped.getFirst().endLogicalBlock();
+                    continue;
+                }
+                while (block < holeEnd) {
+                    Run run = pool.allocateData((int) Math.min(holeEnd - block, chunkBlocks));
+                    allocated.add(run);
+                    pool.volumes().get(run.volume()).drive().write(run.startBlock() * Limits.BLOCK_BYTES,
+                            buf.asSlice(0, (long) run.lengthBlocks() * Limits.BLOCK_BYTES));
+                    int[] crcs = new int[run.lengthBlocks()];
+                    java.util.Arrays.fill(crcs, zeroCrc);
+                    ops.add(new Op.PutExtent(id.value(),
+                            new Extent(block, run.volume(), run.startBlock(), run.lengthBlocks(), crcs)));
+                    block += run.lengthBlocks();
+                }
+            }
+        } finally {
+            pool.buffers().give(buf);
+        }
+        if (!keepSize && end > pool.index().sizeBytes(id.value())) {
+            ops.add(new Op.SetSize(id.value(), end));
+        }
+    }
+
+    /**
+     * Makes [offset, offset + length) read as zeros and releases the whole blocks inside it
+     * (fallocate PUNCH_HOLE | KEEP_SIZE); partial blocks at the edges are rewritten with zeros in
+     * the range. The size does not change.
+     */
+    public void punchHole(ObjectId id, long offset, long length) {
+        open();
+        checkRange(offset, length);
+        beginDataChange(id);
+        long end = offset + length;
+        long size = pool.index().sizeBytes(id.value());
+        long firstWhole = (offset + Limits.BLOCK_BYTES - 1) / Limits.BLOCK_BYTES;
+        long endWhole = end / Limits.BLOCK_BYTES;
+        long headBlock = offset / Limits.BLOCK_BYTES;
+        long tailBlock = end / Limits.BLOCK_BYTES;
+        if (offset % Limits.BLOCK_BYTES != 0) {
+            long zeroTo = Math.min(end, (headBlock + 1) * Limits.BLOCK_BYTES);
+            zeroInBlock(id, headBlock, offset, zeroTo, size);
+        }
+        if (end % Limits.BLOCK_BYTES != 0 && tailBlock != headBlock) {
+            zeroInBlock(id, tailBlock, tailBlock * Limits.BLOCK_BYTES, end, size);
+        }
+        if (firstWhole < endWhole) {
+            ops.add(new Op.UnmapRange(id.value(), firstWhole, endWhole));
+        }
+    }
+
+    /** Rewrites one mapped block inside the object's size with bytes [from, to) zeroed. */
+    private void zeroInBlock(ObjectId id, long block, long from, long to, long size) {
+        if (block * Limits.BLOCK_BYTES >= size || pool.index().extents(id.value(), block, block + 1).isEmpty()) {
+            return; // a hole, or past the end: reads there are zeros already
+        }
+        MemorySegment buf = pool.buffers().take();
+        try {
+            MemorySegment one = buf.asSlice(0, Limits.BLOCK_BYTES);
+            pool.readBlocksLocked(id, block, block + 1, one);
+            long base = block * Limits.BLOCK_BYTES;
+            one.asSlice(from - base, to - from).fill((byte) 0);
+            Run run = pool.allocateData(1);
+            allocated.add(run);
+            pool.volumes().get(run.volume()).drive().write(run.startBlock() * Limits.BLOCK_BYTES, one);
+            ops.add(new Op.PutExtent(id.value(), new Extent(block, run.volume(), run.startBlock(), 1, checksums(one, 1))));
+        } finally {
+            pool.buffers().give(buf);
+        }
+    }
+
+    private static void checkRange(long offset, long length) {
+        if (offset < 0 || length <= 0 || offset > Limits.MAX_OBJECT_BYTES - length) {
+            throw new D4Exception.InvalidArgument("range of " + length + " bytes at " + offset + " is out of bounds");
+        }
+    }
+
     /** Makes the changes visible and journals them (durable at the next {@link Pool#sync()}). */
     public void commit() {
         open();

@@ -34,6 +34,14 @@ public final class FileSystem {
     private static final byte[] ROOT_KEY = "fs.root".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] ORPHAN_PREFIX = "fs.orphan.".getBytes(StandardCharsets.US_ASCII);
     private static final byte DIRENT = 'd';
+    private static final byte XATTR = 'x';
+    /** Linux's limits: XATTR_NAME_MAX, XATTR_SIZE_MAX and XATTR_LIST_MAX. */
+    public static final int MAX_XATTR_NAME_BYTES = 255;
+    public static final int MAX_XATTR_VALUE_BYTES = 65536;
+    public static final int MAX_XATTR_LIST_BYTES = 65536;
+    public static final int XATTR_CREATE = 1, XATTR_REPLACE = 2;
+    /** relatime: an access time older than this is refreshed even when newer than mtime and ctime. */
+    private static final long RELATIME_SECONDS = 24 * 3600;
     public static final int MAX_NAME_BYTES = 255;
     /** ext4's limit on hard links to one file. */
     public static final int MAX_LINKS = 65000;
@@ -225,6 +233,7 @@ public final class FileSystem {
         if (!dir.isDirectory()) {
             throw new FsException(FsError.NOT_DIRECTORY, path);
         }
+        touchAtime(dir.id());
         List<DirEntry> out = new ArrayList<>();
         out.add(new DirEntry(".".getBytes(StandardCharsets.US_ASCII), dir.id(), Inode.S_IFDIR));
         out.add(new DirEntry("..".getBytes(StandardCharsets.US_ASCII), dir.parent(), Inode.S_IFDIR));
@@ -262,20 +271,26 @@ public final class FileSystem {
     // Creation
 
     public Inode mkdir(String path, int mode, Caller caller) {
-        return createNode(path, Inode.S_IFDIR | (mode & 07777), caller, new byte[0]);
+        return createNode(path, Inode.S_IFDIR | (mode & 07777), 0, caller, new byte[0]);
     }
 
-    /** Creates a regular file (mknod of S_IFREG); other node types arrive with the full POSIX work. */
-    public Inode mknod(String path, int mode, Caller caller) {
-        if ((mode & Inode.S_IFMT) != Inode.S_IFREG && (mode & Inode.S_IFMT) != 0) {
-            throw new FsException(FsError.NOT_PERMITTED, "only regular files can be created with mknod for now");
+    /** Creates a regular file, FIFO, socket or device node, as mknod(2); {@code rdev} for devices. */
+    public Inode mknod(String path, int mode, long rdev, Caller caller) {
+        int type = mode & Inode.S_IFMT;
+        if (type == 0) {
+            type = Inode.S_IFREG;
         }
-        return createNode(path, Inode.S_IFREG | (mode & 07777), caller, new byte[0]);
+        if (type != Inode.S_IFREG && type != Inode.S_IFIFO && type != Inode.S_IFSOCK && type != Inode.S_IFCHR
+                && type != Inode.S_IFBLK) {
+            throw new FsException(FsError.INVALID, "mknod of file type " + Integer.toOctalString(type));
+        }
+        boolean device = type == Inode.S_IFCHR || type == Inode.S_IFBLK;
+        return createNode(path, type | (mode & 07777), device ? rdev : 0, caller, new byte[0]);
     }
 
     /** Creates and opens a regular file; returns its inode (the handle is its id). */
     public Inode create(String path, int mode, Caller caller) {
-        Inode i = createNode(path, Inode.S_IFREG | (mode & 07777), caller, new byte[0]);
+        Inode i = createNode(path, Inode.S_IFREG | (mode & 07777), 0, caller, new byte[0]);
         openCounts.merge(i.id(), 1, Integer::sum);
         return i;
     }
@@ -284,10 +299,10 @@ public final class FileSystem {
         if (target.length == 0 || target.length >= 4096) {
             throw new FsException(target.length == 0 ? FsError.NOT_FOUND : FsError.NAME_TOO_LONG, "symlink target length");
         }
-        return createNode(path, Inode.S_IFLNK | 0777, caller, target);
+        return createNode(path, Inode.S_IFLNK | 0777, 0, caller, target);
     }
 
-    private Inode createNode(String path, int mode, Caller caller, byte[] target) {
+    private Inode createNode(String path, int mode, long rdev, Caller caller, byte[] target) {
         try (Txn t = pool.begin()) {
             Place p = place(path);
             if (lookup(p.dir(), p.name()).isPresent()) {
@@ -295,6 +310,7 @@ public final class FileSystem {
             }
             Inode parent = inode(p.dir());
             boolean dir = (mode & Inode.S_IFMT) == Inode.S_IFDIR;
+            boolean symlink = (mode & Inode.S_IFMT) == Inode.S_IFLNK;
             // A setgid directory hands its group (and, to subdirectories, the setgid bit) down, as on ext4.
             int gid = caller.gid();
             if ((parent.mode() & 02000) != 0) {
@@ -303,11 +319,26 @@ public final class FileSystem {
                     mode |= 02000;
                 }
             }
+            // A default ACL on the parent replaces the umask (posix_acl_create); symlinks take neither.
+            Optional<Acl> inherited = symlink ? Optional.empty() : xattr(p.dir(), Acl.DEFAULT).map(Acl::decode);
+            Acl accessAcl = null;
+            if (inherited.isPresent()) {
+                accessAcl = inherited.get().masked(mode);
+                mode = (mode & ~0777) | accessAcl.modeBits();
+            } else if (!symlink) {
+                mode &= ~(caller.umask() & 0777);
+            }
             Timestamp now = Timestamp.now();
-            Inode proto = new Inode(0, mode, caller.uid(), gid, dir ? 2 : 1, 0, 0, 0, now, now, now, now,
+            Inode proto = new Inode(0, mode, caller.uid(), gid, dir ? 2 : 1, rdev, 0, 0, now, now, now, now,
                     dir ? p.dir() : 0, target);
             ObjectId id = t.create(proto.encodeAttrs());
             t.putEntry(new ObjectId(p.dir()), direntKey(p.name()), direntValue(id.value(), mode & Inode.S_IFMT));
+            if (accessAcl != null && !accessAcl.equivalentToMode()) {
+                t.putEntry(id, xattrKey(Acl.ACCESS), accessAcl.encode());
+            }
+            if (inherited.isPresent() && dir) {
+                t.putEntry(id, xattrKey(Acl.DEFAULT), inherited.get().encode());
+            }
             Inode newParent = parent.withTimes(parent.atime(), now, now);
             if (dir) {
                 if (parent.nlink() >= MAX_LINKS) {
@@ -488,8 +519,20 @@ public final class FileSystem {
     // ------------------------------------------------------------------------------------------
     // Attributes
 
+    /** Changes the permission bits; an access ACL follows the new mode (posix_acl_chmod). */
     public void chmod(String path, int mode) {
-        setAttrs(resolve(path), i -> i.withMode((i.mode() & Inode.S_IFMT) | (mode & 07777)));
+        long id = resolve(path);
+        try (Txn t = pool.begin()) {
+            Inode i = inode(id);
+            Optional<byte[]> acl = xattr(id, Acl.ACCESS);
+            if (acl.isPresent() && !i.isSymlink()) {
+                t.putEntry(new ObjectId(id), xattrKey(Acl.ACCESS), Acl.decode(acl.get()).withMode(mode).encode());
+            }
+            Timestamp now = Timestamp.now();
+            t.setAttrs(new ObjectId(id), i.withMode((i.mode() & Inode.S_IFMT) | (mode & 07777))
+                    .withTimes(i.atime(), i.mtime(), now).encodeAttrs());
+            t.commit();
+        }
     }
 
     /** Changes owner and group; -1 keeps a field. Clears setuid/setgid of non-directories, as chown(2). */
@@ -521,6 +564,152 @@ public final class FileSystem {
                 changed = changed.withTimes(changed.atime(), changed.mtime(), now);
             }
             t.setAttrs(new ObjectId(id), changed.encodeAttrs());
+            t.commit();
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Extended attributes: entries {@code 'x' + name} of the inode's object, the value as given.
+
+    private static byte[] xattrKey(String name) {
+        byte[] n = name.getBytes(StandardCharsets.UTF_8);
+        byte[] key = new byte[n.length + 1];
+        key[0] = XATTR;
+        System.arraycopy(n, 0, key, 1, n.length);
+        return key;
+    }
+
+    private Optional<byte[]> xattr(long id, String name) {
+        return pool.entry(new ObjectId(id), xattrKey(name));
+    }
+
+    /**
+     * Checks a name as Linux and ext4 do: user., trusted. and security. names, and the two POSIX ACL
+     * names of system.; anything else is EOPNOTSUPP. user. attributes exist only on regular files and
+     * directories (the VFS answers EPERM for others before asking; checked again here).
+     */
+    private static void checkXattrName(String name, Inode i, boolean write) {
+        int bytes = name.getBytes(StandardCharsets.UTF_8).length;
+        if (bytes == 0 || bytes > MAX_XATTR_NAME_BYTES) {
+            throw new FsException(FsError.BUFFER_TOO_SMALL, "an extended attribute name of " + bytes + " bytes");
+        }
+        if (name.startsWith("user.")) {
+            if (!i.isRegular() && !i.isDirectory()) {
+                throw new FsException(write ? FsError.NOT_PERMITTED : FsError.NO_ATTRIBUTE,
+                        "user. extended attributes on a file that is neither regular nor a directory");
+            }
+            return;
+        }
+        if (name.startsWith("trusted.") || name.startsWith("security.") || name.equals(Acl.ACCESS)
+                || name.equals(Acl.DEFAULT)) {
+            if (name.indexOf('.') == name.length() - 1) {
+                throw new FsException(FsError.NOT_SUPPORTED, "an extended attribute name without a name after its prefix");
+            }
+            return;
+        }
+        throw new FsException(FsError.NOT_SUPPORTED, "extended attribute namespace of " + name);
+    }
+
+    /** The value of one attribute; NO_ATTRIBUTE when there is none. */
+    public byte[] getxattr(String path, String name) {
+        long id = resolve(path);
+        checkXattrName(name, inode(id), false);
+        return xattr(id, name).orElseThrow(() -> new FsException(FsError.NO_ATTRIBUTE, name));
+    }
+
+    /** Every attribute name the caller may see (trusted. only for root, as CAP_SYS_ADMIN), in key order. */
+    public List<String> listxattr(String path, Caller caller) {
+        return xattrNames(resolve(path), caller.isRoot());
+    }
+
+    private List<String> xattrNames(long id, boolean withTrusted) {
+        List<String> names = new ArrayList<>();
+        byte[] after = null;
+        while (true) {
+            List<Entry> batch = pool.entries(new ObjectId(id), new byte[] {XATTR}, after, 1024);
+            for (Entry e : batch) {
+                String name = new String(e.key(), 1, e.key().length - 1, StandardCharsets.UTF_8);
+                if (withTrusted || !name.startsWith("trusted.")) {
+                    names.add(name);
+                }
+            }
+            if (batch.size() < 1024) {
+                return names;
+            }
+            after = batch.getLast().key();
+        }
+    }
+
+    /**
+     * Sets one attribute; flags XATTR_CREATE (EEXIST when it exists) and XATTR_REPLACE (ENODATA when
+     * it does not). An access ACL also sets the mode's permission bits and, when the mode says it all,
+     * is not stored (as on ext4); ctime changes.
+     */
+    public void setxattr(String path, String name, byte[] value, int flags) {
+        long id = resolve(path);
+        if (value.length > MAX_XATTR_VALUE_BYTES) {
+            throw new FsException(FsError.LIST_TOO_BIG, "an extended attribute value of " + value.length + " bytes");
+        }
+        try (Txn t = pool.begin()) {
+            Inode i = inode(id);
+            checkXattrName(name, i, true);
+            Optional<byte[]> old = xattr(id, name);
+            if ((flags & XATTR_CREATE) != 0 && old.isPresent()) {
+                throw new FsException(FsError.EXISTS, name);
+            }
+            if ((flags & XATTR_REPLACE) != 0 && old.isEmpty()) {
+                throw new FsException(FsError.NO_ATTRIBUTE, name);
+            }
+            Inode changed = i;
+            boolean store = true;
+            if (name.equals(Acl.ACCESS) || name.equals(Acl.DEFAULT)) {
+                Acl acl = Acl.decode(value);
+                if (name.equals(Acl.DEFAULT) && !i.isDirectory()) {
+                    throw new FsException(FsError.ACCESS_DENIED, "a default ACL on a file that is not a directory");
+                }
+                if (name.equals(Acl.ACCESS)) {
+                    changed = i.withMode((i.mode() & ~0777) | acl.modeBits());
+                    store = !acl.equivalentToMode();
+                }
+                value = acl.encode();
+            }
+            if (store) {
+                checkXattrRoom(id, name, old.isPresent());
+                t.putEntry(new ObjectId(id), xattrKey(name), value);
+            } else if (old.isPresent()) {
+                t.removeEntry(new ObjectId(id), xattrKey(name));
+            }
+            Timestamp now = Timestamp.now();
+            t.setAttrs(new ObjectId(id), changed.withTimes(i.atime(), i.mtime(), now).encodeAttrs());
+            t.commit();
+        }
+    }
+
+    /** ENOSPC when a new name would make the inode's listing longer than listxattr can return. */
+    private void checkXattrRoom(long id, String name, boolean exists) {
+        if (exists) {
+            return;
+        }
+        long listBytes = name.getBytes(StandardCharsets.UTF_8).length + 1;
+        for (String n : xattrNames(id, true)) {
+            listBytes += n.getBytes(StandardCharsets.UTF_8).length + 1;
+        }
+        if (listBytes > MAX_XATTR_LIST_BYTES) {
+            throw new FsException(FsError.INODE_FULL, "the extended attribute names of inode " + id
+                    + " would exceed " + MAX_XATTR_LIST_BYTES + " bytes");
+        }
+    }
+
+    public void removexattr(String path, String name) {
+        long id = resolve(path);
+        try (Txn t = pool.begin()) {
+            Inode i = inode(id);
+            checkXattrName(name, i, true);
+            if (xattr(id, name).isEmpty()) {
+                throw new FsException(FsError.NO_ATTRIBUTE, name);
+            }
+            t.removeEntry(new ObjectId(id), xattrKey(name));
+            t.setAttrs(new ObjectId(id), i.withTimes(i.atime(), i.mtime(), Timestamp.now()).encodeAttrs());
             t.commit();
         }
     }
@@ -558,11 +747,42 @@ public final class FileSystem {
         if (offset < 0) {
             throw new FsException(FsError.INVALID, "negative offset");
         }
+        int n;
         try {
-            return pool.read(new ObjectId(id), offset, dst);
+            n = pool.read(new ObjectId(id), offset, dst);
         } catch (D4Exception.ObjectNotFound e) {
             throw new FsException(FsError.BAD_HANDLE, "inode " + id + " is not open");
         }
+        touchAtime(id);
+        return n;
+    }
+
+    /**
+     * Access time as ext4 keeps it under its default relatime: a read or a listing updates atime
+     * when atime is not newer than mtime or ctime, or is a day old. The kernel leaves atime of FUSE
+     * inodes to the file system (S_NOATIME), so this is the only place it changes.
+     */
+    private void touchAtime(long id) {
+        Timestamp now = Timestamp.now();
+        Optional<Inode> i = pool.find(new ObjectId(id)).map(Inode::decode);
+        if (i.isEmpty() || !needsAtimeUpdate(i.get(), now)) {
+            return;
+        }
+        try (Txn t = pool.begin()) {
+            Inode current = pool.find(new ObjectId(id)).map(Inode::decode).orElse(null);
+            if (current != null && needsAtimeUpdate(current, now)) {
+                t.setAttrs(new ObjectId(id), current.withTimes(now, current.mtime(), current.ctime()).encodeAttrs());
+                t.commit();
+            }
+        } catch (D4Exception.PoolClosed e) {
+            // The pool stopped taking writes after an error: reads go on without atime, as on a
+            // file system remounted read-only (the error that closed it was logged then).
+        }
+    }
+
+    private static boolean needsAtimeUpdate(Inode i, Timestamp now) {
+        return i.atime().compareTo(i.mtime()) <= 0 || i.atime().compareTo(i.ctime()) <= 0
+                || now.seconds() - i.atime().seconds() >= RELATIME_SECONDS;
     }
 
     /** Writes at {@code offset} and updates mtime and ctime; returns the byte count. */
@@ -580,6 +800,51 @@ public final class FileSystem {
             t.setAttrs(new ObjectId(id), i.withTimes(i.atime(), now, now).encodeAttrs());
             t.commit();
             return (int) src.byteSize();
+        }
+    }
+
+    public static final int FALLOC_FL_KEEP_SIZE = 0x01, FALLOC_FL_PUNCH_HOLE = 0x02;
+    /** fallocate works in steps of this many bytes, each one transaction (a journal record has a limit). */
+    private static final long FALLOCATE_STEP_BYTES = 256L << 20;
+
+    /**
+     * fallocate(2) on an open regular file: mode 0 gives the range real zeroed blocks and grows the
+     * size to cover it, KEEP_SIZE the same without growing, PUNCH_HOLE | KEEP_SIZE zeroes the range and
+     * releases its whole blocks. Other modes (collapse, insert, zero range) are EOPNOTSUPP, as on file
+     * systems without them. Large ranges are allocated in steps: ENOSPC part way keeps the steps done,
+     * as ext4 keeps what it allocated.
+     */
+    public void fallocate(long id, int mode, long offset, long length) {
+        if (offset < 0 || length <= 0) {
+            throw new FsException(FsError.INVALID, "fallocate of " + length + " bytes at " + offset);
+        }
+        if (offset > d4.engine.Limits.MAX_OBJECT_BYTES - length) {
+            throw new FsException(FsError.FILE_TOO_BIG, "fallocate beyond the largest file");
+        }
+        boolean punch = (mode & FALLOC_FL_PUNCH_HOLE) != 0;
+        boolean keepSize = (mode & FALLOC_FL_KEEP_SIZE) != 0;
+        if ((mode & ~(FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE)) != 0 || (punch && !keepSize)) {
+            throw new FsException(FsError.NOT_SUPPORTED, "fallocate mode 0x" + Integer.toHexString(mode));
+        }
+        for (long from = offset; from < offset + length; from += FALLOCATE_STEP_BYTES) {
+            long step = Math.min(FALLOCATE_STEP_BYTES, offset + length - from);
+            try (Txn t = pool.begin()) {
+                Inode i = inode(id);
+                if (i.isDirectory()) {
+                    throw new FsException(FsError.IS_DIRECTORY, "fallocate of a directory");
+                }
+                if (!i.isRegular()) {
+                    throw new FsException(FsError.NOT_SUPPORTED, "fallocate of a file that is not regular");
+                }
+                if (punch) {
+                    t.punchHole(new ObjectId(id), from, step);
+                } else {
+                    t.allocate(new ObjectId(id), from, step, keepSize);
+                }
+                Timestamp now = Timestamp.now();
+                t.setAttrs(new ObjectId(id), i.withTimes(i.atime(), now, now).encodeAttrs());
+                t.commit();
+            }
         }
     }
 

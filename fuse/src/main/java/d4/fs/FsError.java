@@ -27,4 +27,16 @@ public enum FsError {
     BAD_HANDLE,
     /** EFBIG: a size or offset beyond the largest file. */
     FILE_TOO_BIG,
+    /** ENODATA: no extended attribute of that name. */
+    NO_ATTRIBUTE,
+    /** ERANGE: the caller's buffer is too small for the answer. */
+    BUFFER_TOO_SMALL,
+    /** EOPNOTSUPP: an operation or extended attribute namespace d4 does not support. */
+    NOT_SUPPORTED,
+    /** EACCES: the permission bits deny the caller. */
+    ACCESS_DENIED,
+    /** ENOSPC: a per-inode limit (extended attributes) is reached, not the pool. */
+    INODE_FULL,
+    /** E2BIG: an extended attribute listing longer than the kernel accepts. */
+    LIST_TOO_BIG,
 }

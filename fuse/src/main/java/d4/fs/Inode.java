@@ -32,6 +32,10 @@ public record Inode(
     public static final int S_IFDIR = 0040000;
     public static final int S_IFREG = 0100000;
     public static final int S_IFLNK = 0120000;
+    public static final int S_IFIFO = 0010000;
+    public static final int S_IFSOCK = 0140000;
+    public static final int S_IFCHR = 0020000;
+    public static final int S_IFBLK = 0060000;
     static final int ATTRS_VERSION = 1;
 
     public int typeBits() {

@@ -34,6 +34,12 @@ public final class Errno {
             case NOT_PERMITTED -> ErrorCodes.EPERM();
             case BAD_HANDLE -> ErrorCodes.EBADF();
             case FILE_TOO_BIG -> ErrorCodes.EFBIG();
+            case NO_ATTRIBUTE -> ErrorCodes.ENODATA();
+            case BUFFER_TOO_SMALL -> ErrorCodes.ERANGE();
+            case NOT_SUPPORTED -> ErrorCodes.EOPNOTSUPP();
+            case ACCESS_DENIED -> ErrorCodes.EACCES();
+            case INODE_FULL -> ErrorCodes.ENOSPC();
+            case LIST_TOO_BIG -> ErrorCodes.E2BIG();
         };
     }
 

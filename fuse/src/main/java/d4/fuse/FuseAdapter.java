@@ -79,6 +79,7 @@ public final class FuseAdapter extends FuseStubFS {
                 "use_ino",
                 "auto_cache",
                 "default_permissions",
+                "allow_other",
                 "attr_timeout=1",
                 "entry_timeout=1",
                 "negative_timeout=0");
@@ -128,7 +129,24 @@ public final class FuseAdapter extends FuseStubFS {
 
     private Caller caller() {
         FuseContext ctx = getContext();
-        return new Caller(ctx.uid.intValue(), ctx.gid.intValue());
+        return new Caller(ctx.uid.intValue(), ctx.gid.intValue(), (int) ctx.umask.longValue());
+    }
+
+    /** libfuse 2.9's struct fuse_conn_info: {@code capable} and {@code want} are the 6th and 7th u32. */
+    private static final int CONN_CAPABLE = 20, CONN_WANT = 24;
+    /** FUSE_CAP_DONT_MASK: the kernel passes the umask instead of applying it (a default ACL overrides it). */
+    private static final int FUSE_CAP_DONT_MASK = 1 << 6;
+
+    @Override
+    public Pointer init(Pointer conn) {
+        try {
+            if (conn != null && (conn.getInt(CONN_CAPABLE) & FUSE_CAP_DONT_MASK) != 0) {
+                conn.putInt(CONN_WANT, conn.getInt(CONN_WANT) | FUSE_CAP_DONT_MASK);
+            }
+        } catch (Throwable t) {
+            LOG.log(Level.ERROR, "FUSE init failed: " + t, t);
+        }
+        return null;
     }
 
     private static void fill(FileStat st, Inode i) {
@@ -210,7 +228,7 @@ public final class FuseAdapter extends FuseStubFS {
     @Override
     public int mknod(String path, long mode, long rdev) {
         return call("mknod", path, () -> {
-            fs.mknod(path, (int) mode, caller());
+            fs.mknod(path, (int) mode, rdev, caller());
             return 0;
         });
     }
@@ -380,6 +398,69 @@ public final class FuseAdapter extends FuseStubFS {
             return Timestamp.now();
         }
         return new Timestamp(t.tv_sec.get(), (int) nsec);
+    }
+
+    @Override
+    public int fallocate(String path, int mode, long offset, long length, FuseFileInfo fi) {
+        return call("fallocate", path, () -> {
+            fs.fallocate(handle(fi), mode, offset, length);
+            return 0;
+        });
+    }
+
+    @Override
+    public int setxattr(String path, String name, Pointer value, long size, int flags) {
+        return call("setxattr", path, () -> {
+            byte[] bytes = new byte[(int) Math.min(size, FileSystem.MAX_XATTR_VALUE_BYTES + 1L)];
+            if (bytes.length > 0) {
+                value.get(0, bytes, 0, bytes.length);
+            }
+            fs.setxattr(path, name, bytes, flags);
+            return 0;
+        });
+    }
+
+    @Override
+    public int getxattr(String path, String name, Pointer value, long size) {
+        return call("getxattr", path, () -> {
+            byte[] bytes = fs.getxattr(path, name);
+            return copyOut(bytes, value, size);
+        });
+    }
+
+    @Override
+    public int listxattr(String path, Pointer list, long size) {
+        return call("listxattr", path, () -> {
+            java.io.ByteArrayOutputStream names = new java.io.ByteArrayOutputStream();
+            for (String name : fs.listxattr(path, caller())) {
+                names.writeBytes(name.getBytes(StandardCharsets.UTF_8));
+                names.write(0);
+            }
+            if (names.size() > FileSystem.MAX_XATTR_LIST_BYTES) {
+                return -ru.serce.jnrfuse.ErrorCodes.E2BIG();
+            }
+            return copyOut(names.toByteArray(), list, size);
+        });
+    }
+
+    /** getxattr/listxattr's contract: size 0 asks for the length; a smaller buffer is ERANGE. */
+    private static int copyOut(byte[] bytes, Pointer buf, long size) {
+        if (size == 0) {
+            return bytes.length;
+        }
+        if (bytes.length > size) {
+            return -ru.serce.jnrfuse.ErrorCodes.ERANGE();
+        }
+        buf.put(0, bytes, 0, bytes.length);
+        return bytes.length;
+    }
+
+    @Override
+    public int removexattr(String path, String name) {
+        return call("removexattr", path, () -> {
+            fs.removexattr(path, name);
+            return 0;
+        });
     }
 
     @Override

@@ -24,6 +24,12 @@ class ErrnoTest {
             {FsError.NOT_PERMITTED.ordinal(), 1},
             {FsError.BAD_HANDLE.ordinal(), 9},
             {FsError.FILE_TOO_BIG.ordinal(), 27},
+            {FsError.NO_ATTRIBUTE.ordinal(), 61},
+            {FsError.BUFFER_TOO_SMALL.ordinal(), 34},
+            {FsError.NOT_SUPPORTED.ordinal(), 95},
+            {FsError.ACCESS_DENIED.ordinal(), 13},
+            {FsError.INODE_FULL.ordinal(), 28},
+            {FsError.LIST_TOO_BIG.ordinal(), 7},
         };
         assertEquals(FsError.values().length, table.length, "every FsError is pinned");
         for (int[] row : table) {

@@ -185,6 +185,11 @@ public final class Index {
                 }
                 objects.remove(d.id());
             }
+            case Op.UnmapRange u -> {
+                Invariant.check(u.fromBlock() >= 0 && u.fromBlock() < u.toBlock(), "unmap of blocks [%d, %d)",
+                        u.fromBlock(), u.toBlock());
+                removeRange(existing(u.id()), u.fromBlock(), u.toBlock(), freed);
+            }
             case Op.PutEntry p -> existing(p.owner()).entries.put(new EntryKey(p.key()), p.value());
             case Op.RemoveEntry r -> {
                 byte[] old = existing(r.owner()).entries.remove(new EntryKey(r.key()));

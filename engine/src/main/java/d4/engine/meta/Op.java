@@ -80,6 +80,16 @@ public sealed interface Op {
         }
     }
 
+    /** Unmaps logical blocks [fromBlock, toBlock) (a punched hole); the size does not change. */
+    record UnmapRange(long id, long fromBlock, long toBlock) implements Op {
+        static final int TAG = 8;
+
+        @Override
+        public void encode(Encoder e) {
+            e.u8(TAG).i64(id).i64(fromBlock).i64(toBlock);
+        }
+    }
+
     static void encodeExtent(Encoder e, Extent x) {
         e.i64(x.logicalBlock()).i32(x.volume()).i64(x.physicalBlock()).i32(x.lengthBlocks());
         for (int crc : x.crcs()) {
@@ -113,6 +123,7 @@ public sealed interface Op {
             case DeleteObject.TAG -> new DeleteObject(d.i64());
             case PutEntry.TAG -> new PutEntry(d.i64(), d.blob(Limits.MAX_KEY_BYTES), d.blob(Limits.MAX_VALUE_BYTES));
             case RemoveEntry.TAG -> new RemoveEntry(d.i64(), d.blob(Limits.MAX_KEY_BYTES));
+            case UnmapRange.TAG -> new UnmapRange(d.i64(), d.i64(), d.i64());
             default -> throw new D4Exception.Corruption(d.structure() + " holds an unknown op tag " + tag);
         };
     }
