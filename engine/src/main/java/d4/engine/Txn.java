@@ -265,8 +265,8 @@ public final class Txn implements AutoCloseable {
             long zeroTo = Math.min(end, (headBlock + 1) * Limits.BLOCK_BYTES);
             zeroInBlock(id, headBlock, offset, zeroTo, size);
         }
-        if (end % Limits.BLOCK_BYTES != 0 && tailBlock != headBlock) {
-            zeroInBlock(id, tailBlock, tailBlock * Limits.BLOCK_BYTES, end, size);
+        if (end % Limits.BLOCK_BYTES != 0 && (tailBlock != headBlock || offset % Limits.BLOCK_BYTES == 0)) {
+            zeroInBlock(id, tailBlock, Math.max(offset, tailBlock * Limits.BLOCK_BYTES), end, size);
         }
         if (firstWhole < endWhole) {
             ops.add(new Op.UnmapRange(id.value(), firstWhole, endWhole));

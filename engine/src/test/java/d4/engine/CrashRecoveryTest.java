@@ -316,6 +316,39 @@ class CrashRecoveryTest {
     }
 
     @Test
+    void allocatedAndPunchedRangesAreReplayedAfterACrash() {
+        Path v = Pools.formatOne(dir, "p");
+        Random r = new Random(31);
+        byte[] data = random(r, 10 * BLOCK);
+        List<Path> copy;
+        ObjectId x;
+        ObjectId y;
+        long allocatedBefore;
+        try (Pool pool = open(v)) {
+            x = create(pool);
+            y = create(pool);
+            write(pool, x, 0, data);
+            pool.sync(); // a checkpoint-free journal from here on: the crash copy replays what follows
+            try (Txn t = pool.begin()) {
+                t.punchHole(x, BLOCK + 10, 3 * BLOCK);
+                t.allocate(y, 0, 5 * BLOCK, false);
+                t.commit();
+            }
+            pool.sync();
+            allocatedBefore = pool.get(x).allocatedBytes();
+            copy = Pools.crashCopy(dir.resolve("crash"), v);
+        }
+        Arrays.fill(data, BLOCK + 10, 4 * BLOCK + 10, (byte) 0);
+        try (Pool pool = open(copy.getFirst())) {
+            assertArrayEquals(data, readAll(pool, x), "the punched range reads as zeros");
+            assertEquals(allocatedBefore, pool.get(x).allocatedBytes());
+            assertEquals(8L * BLOCK, allocatedBefore, "blocks 2 and 3 were released; the edges rewritten");
+            assertArrayEquals(new byte[5 * BLOCK], readAll(pool, y));
+            assertEquals(5L * BLOCK, pool.get(y).allocatedBytes());
+        }
+    }
+
+    @Test
     void crashRightAfterACheckpointAtCloseReplaysNothingAndKeepsAll() {
         Path v = Pools.formatOne(dir, "p");
         byte[] data = random(new Random(28), 100_000);
