@@ -51,6 +51,7 @@ public final class Pool implements AutoCloseable {
     private final Journal journal;
     private final IoBuffers buffers;
     private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
+    private final List<CommitListener> commitListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
     private final PoolOptions options;
 
     // Guarded by the write lock: the published checkpoint and the runs its image occupies.
@@ -647,6 +648,20 @@ public final class Pool implements AutoCloseable {
             fail(e);
             throw e;
         }
+        for (CommitListener l : commitListeners) {
+            for (Op op : ops) {
+                switch (op) {
+                    case Op.CreateObject c -> l.objectChanged(c.id());
+                    case Op.SetAttrs a -> l.objectChanged(a.id());
+                    case Op.SetSize z -> l.objectChanged(z.id());
+                    case Op.PutExtent p -> l.objectChanged(p.id());
+                    case Op.UnmapRange u -> l.objectChanged(u.id());
+                    case Op.DeleteObject d -> l.objectChanged(d.id());
+                    case Op.PutEntry p -> l.entryChanged(p.owner(), p.key());
+                    case Op.RemoveEntry r -> l.entryChanged(r.owner(), r.key());
+                }
+            }
+        }
         if (!freed.isEmpty()) {
             long epoch = journal.epoch();
             synchronized (pendingFrees) {
@@ -664,6 +679,11 @@ public final class Pool implements AutoCloseable {
                 LOG.log(Level.WARNING, "pool {0}: checkpoint postponed: {1}", name, e.getMessage());
             }
         }
+    }
+
+    /** Adds a listener told of every later commit (see {@link CommitListener}). */
+    public void addCommitListener(CommitListener listener) {
+        commitListeners.add(listener);
     }
 
     /** Makes every committed transaction durable: data blocks first, then their journal records. */

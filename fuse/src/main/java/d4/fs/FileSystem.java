@@ -33,7 +33,7 @@ public final class FileSystem {
     private static final System.Logger LOG = System.getLogger("d4.fs");
     private static final byte[] ROOT_KEY = "fs.root".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] ORPHAN_PREFIX = "fs.orphan.".getBytes(StandardCharsets.US_ASCII);
-    private static final byte DIRENT = 'd';
+    static final byte DIRENT = 'd';
     private static final byte XATTR = 'x';
     /** Linux's limits: XATTR_NAME_MAX, XATTR_SIZE_MAX and XATTR_LIST_MAX. */
     public static final int MAX_XATTR_NAME_BYTES = 255;
@@ -74,8 +74,18 @@ public final class FileSystem {
         return Optional.of(new HiddenName(p.dir(), new String(p.name(), StandardCharsets.UTF_8)));
     }
 
+    /** Default bounds of the namespace caches (entries; an inode costs a few hundred bytes). */
+    public static final long DEFAULT_CACHED_INODES = 100_000, DEFAULT_CACHED_NAMES = 200_000;
+    private final NamespaceCache cache;
+
     public FileSystem(Pool pool) {
+        this(pool, DEFAULT_CACHED_INODES, DEFAULT_CACHED_NAMES);
+    }
+
+    public FileSystem(Pool pool, long cachedInodes, long cachedNames) {
         this.pool = pool;
+        this.cache = new NamespaceCache(cachedInodes, cachedNames);
+        pool.addCommitListener(cache);
         this.rootId = ensureRoot();
         removeOrphans();
     }
@@ -136,8 +146,17 @@ public final class FileSystem {
     }
 
     private Inode inode(long id) {
-        ObjectInfo info = pool.find(new ObjectId(id))
+        return cache.inode(id, () -> pool.find(new ObjectId(id)).map(FileSystem::asSeen))
                 .orElseThrow(() -> new FsException(FsError.NOT_FOUND, "inode " + id + " does not exist"));
+    }
+
+    /** Hit and miss counts of the inode and directory-entry caches. */
+    public CacheStats cacheStats() {
+        return cache.stats();
+    }
+
+    /** An object as POSIX sees it: directories show 4096 bytes, symlinks their target's length. */
+    private static Inode asSeen(ObjectInfo info) {
         Inode i = Inode.decode(info);
         if (i.isDirectory()) {
             return new Inode(i.id(), i.mode(), i.uid(), i.gid(), i.nlink(), i.rdev(), DIR_SIZE_BYTES, DIR_SIZE_BYTES,
@@ -168,7 +187,8 @@ public final class FileSystem {
     }
 
     private Optional<Long> lookup(long dir, byte[] name) {
-        return pool.entry(new ObjectId(dir), direntKey(name)).map(v -> ByteBuffer.wrap(v).getLong());
+        return cache.lookup(dir, name,
+                () -> pool.entry(new ObjectId(dir), direntKey(name)).map(v -> ByteBuffer.wrap(v).getLong()));
     }
 
     private static byte[] direntKey(byte[] name) {
@@ -764,7 +784,7 @@ public final class FileSystem {
      */
     private void touchAtime(long id) {
         Timestamp now = Timestamp.now();
-        Optional<Inode> i = pool.find(new ObjectId(id)).map(Inode::decode);
+        Optional<Inode> i = cache.inode(id, () -> pool.find(new ObjectId(id)).map(FileSystem::asSeen));
         if (i.isEmpty() || !needsAtimeUpdate(i.get(), now)) {
             return;
         }
