@@ -3,6 +3,7 @@ package d4.engine;
 import d4.engine.alloc.Run;
 import d4.engine.alloc.SpaceMap;
 import d4.engine.io.Drive;
+import d4.engine.meta.Extent;
 import d4.engine.meta.Index;
 import d4.engine.meta.Journal;
 import d4.engine.meta.MetaSlot;
@@ -51,6 +52,7 @@ public final class Pool implements AutoCloseable {
     private final Journal journal;
     private final IoBuffers buffers;
     private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
+    private final java.util.concurrent.atomic.AtomicLong checksumFailures = new java.util.concurrent.atomic.AtomicLong();
     private final List<CommitListener> commitListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
     private final PoolOptions options;
 
@@ -527,6 +529,7 @@ public final class Pool implements AutoCloseable {
                 crc.reset();
                 crc.update(part.asSlice((b - s) * Limits.BLOCK_BYTES, Limits.BLOCK_BYTES).asByteBuffer());
                 if ((int) crc.getValue() != e.crcOf(b)) {
+                    checksumFailures.incrementAndGet();
                     throw new D4Exception.Corruption("data block " + b + " (bytes " + b * Limits.BLOCK_BYTES + "-"
                             + ((b + 1) * Limits.BLOCK_BYTES - 1) + ") of object " + id.value() + " fails its checksum"
                             + " (volume " + v.path() + ", block " + (e.physicalBlock() + (b - e.logicalBlock()))
@@ -537,6 +540,129 @@ public final class Pool implements AutoCloseable {
         }
         if (next < to) {
             buf.asSlice((next - from) * Limits.BLOCK_BYTES, (to - next) * Limits.BLOCK_BYTES).fill((byte) 0);
+        }
+    }
+
+    /** A byte range of an object whose stored data fails its checksum (or cannot be read). */
+    public record DamagedRange(long fromByte, long toByte, String detail) {}
+
+    /**
+     * Reads every mapped block of an object and checks it against its checksum (scrub): returns the
+     * damaged ranges, merged where adjacent, in order. Works in chunks of {@link Limits#IO_CHUNK_BYTES},
+     * taking the read lock for each, so writers are not held up; each chunk is checked against the
+     * extents current at that moment. {@code paceBytes} is called after each chunk with the bytes
+     * read, so the caller can limit the rate and report progress.
+     */
+    public List<DamagedRange> verify(ObjectId id, java.util.function.LongConsumer paceBytes) {
+        List<DamagedRange> out = new ArrayList<>();
+        int chunkBlocks = Limits.IO_CHUNK_BYTES / Limits.BLOCK_BYTES;
+        long block = 0;
+        while (true) {
+            long chunkStart;
+            long chunkEnd;
+            long readBytes = 0;
+            lock.readLock().lock();
+            try {
+                checkOpen();
+                if (!index.exists(id.value())) {
+                    return out;
+                }
+                Extent next = index.nextExtent(id.value(), block);
+                if (next == null) {
+                    return out;
+                }
+                chunkStart = Math.max(block, next.logicalBlock());
+                chunkEnd = chunkStart + chunkBlocks;
+                MemorySegment buf = buffers.take();
+                try {
+                    for (Extent e : index.extents(id.value(), chunkStart, chunkEnd)) {
+                        long s = Math.max(chunkStart, e.logicalBlock());
+                        long t = Math.min(chunkEnd, e.endLogicalBlock());
+                        readBytes += (t - s) * Limits.BLOCK_BYTES;
+                        verifyRange(id, e, s, t, buf, out);
+                    }
+                } finally {
+                    buffers.give(buf);
+                }
+            } finally {
+                lock.readLock().unlock();
+            }
+            paceBytes.accept(readBytes);
+            block = chunkEnd;
+        }
+    }
+
+    /**
+     * Re-reads the published metadata from the drives and checks it (scrub): the newest meta slot
+     * as stored, its run table and the checkpoint image against their CRC32C. Returns the problems
+     * found, each naming the structure; empty when all is intact. The journal is checked at every
+     * open by replay.
+     */
+    public List<String> verifyMetadata() {
+        List<String> problems = new ArrayList<>();
+        lock.readLock().lock();
+        try {
+            checkOpen();
+            Volume primary = volumes.getFirst();
+            MetaSlot stored;
+            try {
+                stored = MetaSlot.decodeOrNull(readBlock(primary.drive(), slotBlock(slot.generation())));
+            } catch (D4Exception e) {
+                stored = null;
+            }
+            if (stored == null || stored.generation() != slot.generation()) {
+                problems.add("meta slot of generation " + slot.generation() + " in " + primary.path()
+                        + " is damaged on disk (the other slot still holds the previous generation)");
+            }
+            try {
+                byte[] table = readRuns(volumes, slot.tableRuns(), slot.tableBytes());
+                if (crc(table, table.length) != slot.tableCrc()) {
+                    problems.add("checkpoint run table of generation " + slot.generation() + " fails its CRC32C check");
+                }
+                byte[] image = readRuns(volumes, imageRuns, slot.checkpointBytes());
+                if (crc(image, image.length) != slot.checkpointCrc()) {
+                    problems.add("checkpoint image of generation " + slot.generation() + " fails its CRC32C check");
+                }
+            } catch (D4Exception e) {
+                problems.add("checkpoint of generation " + slot.generation() + " cannot be read: " + e.getMessage());
+            }
+        } finally {
+            lock.readLock().unlock();
+        }
+        return problems;
+    }
+
+    private void verifyRange(ObjectId id, Extent e, long from, long to, MemorySegment buf, List<DamagedRange> out) {
+        Volume v = volumes.get(e.volume());
+        MemorySegment part = buf.asSlice(0, (to - from) * Limits.BLOCK_BYTES);
+        long physical = e.physicalBlock() + (from - e.logicalBlock());
+        try {
+            v.drive().read(physical * Limits.BLOCK_BYTES, part);
+        } catch (D4Exception.DriveFailure f) {
+            addDamage(out, from * Limits.BLOCK_BYTES, to * Limits.BLOCK_BYTES,
+                    "unreadable (volume " + v.path() + ", blocks " + physical + "-" + (physical + to - from - 1) + "): "
+                            + f.getMessage());
+            return;
+        }
+        CRC32C crc = new CRC32C();
+        for (long b = from; b < to; b++) {
+            crc.reset();
+            crc.update(part.asSlice((b - from) * Limits.BLOCK_BYTES, Limits.BLOCK_BYTES).asByteBuffer());
+            if ((int) crc.getValue() != e.crcOf(b)) {
+                checksumFailures.incrementAndGet();
+                long pb = e.physicalBlock() + (b - e.logicalBlock());
+                addDamage(out, b * Limits.BLOCK_BYTES, (b + 1) * Limits.BLOCK_BYTES,
+                        "checksum mismatch (volume " + v.path() + ", block " + pb + ")");
+            }
+        }
+    }
+
+    private static void addDamage(List<DamagedRange> out, long from, long to, String detail) {
+        if (!out.isEmpty() && out.getLast().toByte() == from) {
+            DamagedRange last = out.removeLast();
+            out.add(new DamagedRange(last.fromByte(), to, last.detail()));
+        } else {
+            out.add(new DamagedRange(from, to, detail));
         }
     }
 
@@ -554,7 +680,7 @@ public final class Pool implements AutoCloseable {
             }
             long available = Math.max(0, space.freeBlocks() - reserveBlocks()) * Limits.BLOCK_BYTES;
             return new PoolInfo(name, uuid, Limits.BLOCK_BYTES, vols, capacity, available, index.objectCount(),
-                    volumes.getFirst().drive().engine());
+                    volumes.getFirst().drive().engine(), checksumFailures.get());
         } finally {
             lock.readLock().unlock();
         }

@@ -74,6 +74,42 @@ class CorruptionTest {
     }
 
     @Test
+    void verifyNamesTheDamagedRangeAndCountsIt() {
+        Path v = Pools.formatOne(dir, "p");
+        Random r = new Random(32);
+        byte[] mark = marker("scrub");
+        byte[] big = random(r, 3 * 1024 * 1024); // several verify chunks
+        ObjectId damaged;
+        ObjectId clean;
+        try (Pool pool = open(v)) {
+            damaged = create(pool);
+            clean = create(pool);
+            write(pool, damaged, 0, big);
+            byte[] twoBlocks = java.util.Arrays.copyOf(mark, 2 * BLOCK); // one write: two adjacent blocks
+            System.arraycopy(marker("scrub2"), 0, twoBlocks, BLOCK, BLOCK);
+            write(pool, damaged, 2L * 1024 * 1024 + 5 * BLOCK, twoBlocks);
+            write(pool, clean, 0, random(r, 10 * BLOCK));
+            write(pool, clean, 100L * BLOCK, random(r, BLOCK)); // a hole between extents
+        }
+        long at = Pools.indexOf(v, mark);
+        Pools.flipByte(v, at + 7);
+        Pools.flipByte(v, at + BLOCK + 7); // the next block too: one merged range
+        try (Pool pool = open(v)) {
+            long[] paced = new long[1];
+            List<Pool.DamagedRange> bad = pool.verify(damaged, n -> paced[0] += n);
+            assertEquals(1, bad.size(), bad.toString());
+            long from = 2L * 1024 * 1024 + 5 * BLOCK;
+            assertEquals(from, bad.getFirst().fromByte());
+            assertEquals(from + 2 * BLOCK, bad.getFirst().toByte());
+            assertTrue(bad.getFirst().detail().contains(v.toString()), bad.getFirst().detail());
+            assertEquals(3L * 1024 * 1024, paced[0], "every mapped byte was read once");
+            assertEquals(2, pool.info().checksumFailures());
+            assertEquals(List.of(), pool.verify(clean, n -> {}));
+            assertEquals(List.of(), pool.verify(new ObjectId(9999), n -> {}), "a missing object has nothing to verify");
+        }
+    }
+
+    @Test
     void aPartialOverwriteOfADamagedBlockReportsCorruptionInsteadOfMixingInBadBytes() {
         Path v = Pools.formatOne(dir, "p");
         byte[] mark = marker("partial");
@@ -239,6 +275,25 @@ class CorruptionTest {
         Pools.flipByte(v, imageAt + 20);
         D4Exception.Corruption e = assertThrows(D4Exception.Corruption.class, () -> open(v));
         assertTrue(e.getMessage().contains("generation " + newest.generation()), e.getMessage());
+    }
+
+    @Test
+    void verifyMetadataReportsAFlippedCheckpointByteWhileOpen() {
+        Path v = Pools.formatOne(dir, "p");
+        try (Pool pool = open(v)) {
+            Pools.putEntry(pool, create(pool), utf8("k"), utf8("v"));
+        }
+        try (Pool pool = open(v)) { // this open wrote a new checkpoint: the one verify re-reads
+            assertEquals(List.of(), pool.verifyMetadata());
+            MetaSlot a = Pools.slot(v, Superblock.META_SLOT_A_BLOCK);
+            MetaSlot b = Pools.slot(v, Superblock.META_SLOT_B_BLOCK);
+            MetaSlot newest = a.generation() > b.generation() ? a : b;
+            Pools.flipByte(v, Pools.imageRuns(v, newest).getFirst().startBlock() * BLOCK + 20);
+            List<String> problems = pool.verifyMetadata();
+            assertEquals(1, problems.size(), problems.toString());
+            assertTrue(problems.getFirst().contains("checkpoint image of generation " + newest.generation()),
+                    problems.toString());
+        }
     }
 
     /**

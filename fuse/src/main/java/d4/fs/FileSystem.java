@@ -254,6 +254,11 @@ public final class FileSystem {
             throw new FsException(FsError.NOT_DIRECTORY, path);
         }
         touchAtime(dir.id());
+        return entriesOf(dir);
+    }
+
+    /** The entries of a directory, "." and ".." first, without touching its atime. */
+    List<DirEntry> entriesOf(Inode dir) {
         List<DirEntry> out = new ArrayList<>();
         out.add(new DirEntry(".".getBytes(StandardCharsets.US_ASCII), dir.id(), Inode.S_IFDIR));
         out.add(new DirEntry("..".getBytes(StandardCharsets.US_ASCII), dir.parent(), Inode.S_IFDIR));

@@ -101,6 +101,17 @@ public final class Index {
         return out;
     }
 
+    /** The first extent that covers {@code fromBlock} or starts after it, or null. */
+    public Extent nextExtent(long id, long fromBlock) {
+        ObjectState s = state(id);
+        Map.Entry<Long, Extent> floor = s.extents.floorEntry(fromBlock);
+        if (floor != null && floor.getValue().endLogicalBlock() > fromBlock) {
+            return floor.getValue();
+        }
+        Map.Entry<Long, Extent> after = s.extents.higherEntry(fromBlock);
+        return after == null ? null : after.getValue();
+    }
+
     public byte[] entry(long owner, byte[] key) {
         byte[] v = state(owner).entries.get(new EntryKey(key));
         return v == null ? null : v.clone();
