@@ -53,6 +53,8 @@ public final class Pool implements AutoCloseable {
     private final IoBuffers buffers;
     private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
     private final java.util.concurrent.atomic.AtomicLong checksumFailures = new java.util.concurrent.atomic.AtomicLong();
+    private boolean readOnly; // set once, before the pool is handed out
+    private List<String> spaceProblems = List.of();
     private final List<CommitListener> commitListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
     private final PoolOptions options;
 
@@ -232,7 +234,7 @@ public final class Pool implements AutoCloseable {
                 Drive drive = options.driveFactory().open(p, Limits.BLOCK_BYTES);
                 volumes.add(null); // keep the slot so that the drive is closed if reading its superblock fails
                 volumes.set(volumes.size() - 1, new Volume(p, null, drive));
-                volumes.set(volumes.size() - 1, new Volume(p, readSuperblock(p, drive), drive));
+                volumes.set(volumes.size() - 1, new Volume(p, readSuperblock(p, drive, options.readOnly()), drive));
             }
             volumes.sort(Comparator.comparingInt(v -> v.superblock().volumeIndex()));
             checkMembers(volumes);
@@ -251,12 +253,12 @@ public final class Pool implements AutoCloseable {
         }
     }
 
-    private static Superblock readSuperblock(Path path, Drive drive) {
+    private static Superblock readSuperblock(Path path, Drive drive, boolean readOnly) {
         if (drive.sizeBytes() < Limits.MIN_VOLUME_BYTES) {
             throw new D4Exception.Corruption(path + " is only " + drive.sizeBytes() + " bytes: too small to be a d4 volume"
                     + " (at least " + Limits.MIN_VOLUME_BYTES + "); check the path, or restore the file if it was truncated");
         }
-        Superblock sb = readSuperblockCopies(path, drive);
+        Superblock sb = readSuperblockCopies(path, drive, readOnly);
         if (drive.sizeBytes() < sb.sizeBytes()) {
             throw new D4Exception.Corruption("volume " + path + " is " + drive.sizeBytes() + " bytes but its superblock says "
                     + sb.sizeBytes() + ": the file was truncated or replaced; restore it from a backup");
@@ -264,7 +266,7 @@ public final class Pool implements AutoCloseable {
         return sb;
     }
 
-    private static Superblock readSuperblockCopies(Path path, Drive drive) {
+    private static Superblock readSuperblockCopies(Path path, Drive drive, boolean readOnly) {
         byte[] primary = readBlock(drive, Superblock.SUPERBLOCK_BLOCK);
         try {
             return Superblock.decode(primary, "superblock of " + path);
@@ -278,6 +280,11 @@ public final class Pool implements AutoCloseable {
                 throw new D4Exception.Corruption("both superblocks of " + path + " are damaged or missing ("
                         + primaryDamage.getMessage() + "; " + copyDamage.getMessage()
                         + "). If this is a d4 volume, run d4 fsck; if not, check the path");
+            }
+            if (readOnly) {
+                LOG.log(Level.WARNING, "primary superblock of {0} is damaged ({1}); using the copy in its last block"
+                        + " (opened read-only: not repaired)", path, primaryDamage.getMessage());
+                return sb;
             }
             LOG.log(Level.WARNING, "primary superblock of {0} is damaged ({1}); using the copy in its last block and"
                     + " rewriting the primary", path, primaryDamage.getMessage());
@@ -348,15 +355,32 @@ public final class Pool implements AutoCloseable {
         long[] starts = volumes.stream().mapToLong(v -> v.superblock().dataStartBlock()).toArray();
         long[] ends = volumes.stream().mapToLong(v -> v.superblock().dataEndBlock()).toArray();
         SpaceMap space = new SpaceMap(starts, ends);
+        // Read-only (fsck): note every block referenced twice or outside the data area and go on.
+        List<String> spaceProblems = new ArrayList<>();
+        java.util.function.BiConsumer<Run, String> mark = (run, owner) -> {
+            try {
+                space.markUsed(run, owner);
+            } catch (D4Exception.Corruption | IllegalStateException e) {
+                if (!options.readOnly()) {
+                    throw e;
+                }
+                spaceProblems.add(e.getMessage());
+            }
+        };
         for (Run r : slot.tableRuns()) {
-            space.markUsed(r, "the checkpoint run table");
+            mark.accept(r, "the checkpoint run table");
         }
         for (Run r : imageRuns) {
-            space.markUsed(r, "the checkpoint image");
+            mark.accept(r, "the checkpoint image");
         }
-        index.forEachRun((id, run) -> space.markUsed(run, "object " + id));
+        index.forEachRun((id, run) -> mark.accept(run, "object " + id));
         Pool pool = new Pool(psb.poolName(), psb.poolUuid(), List.copyOf(volumes), index, space, journal, slot,
                 List.copyOf(imageRuns), options);
+        pool.spaceProblems = List.copyOf(spaceProblems);
+        if (options.readOnly()) {
+            pool.readOnly = true;
+            return pool; // no checkpoint, no flusher: nothing is written
+        }
         if (replay.records() > 0) {
             LOG.log(Level.INFO, "pool {0}: replayed {1} journal records after an unclean shutdown", psb.poolName(),
                     String.valueOf(replay.records()));
@@ -540,6 +564,35 @@ public final class Pool implements AutoCloseable {
         }
         if (next < to) {
             buf.asSlice((next - from) * Limits.BLOCK_BYTES, (to - next) * Limits.BLOCK_BYTES).fill((byte) 0);
+        }
+    }
+
+    /**
+     * Checks the engine's own invariants (fsck): blocks referenced twice or outside a volume's data
+     * area (found while building the free-space map at open; only collected, not thrown, when the
+     * pool was opened read-only) and, per object, extents that overlap logically or whose checksum
+     * list does not match their length. Returns one line per problem.
+     */
+    public List<String> checkInvariants() {
+        lock.readLock().lock();
+        try {
+            checkOpen();
+            List<String> problems = new ArrayList<>(spaceProblems);
+            problems.addAll(index.check());
+            return problems;
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    /** Every object id in the pool (the pool object 0 included), in order. */
+    public List<ObjectId> objectIds() {
+        lock.readLock().lock();
+        try {
+            checkOpen();
+            return index.objectIds().stream().map(ObjectId::new).toList();
+        } finally {
+            lock.readLock().unlock();
         }
     }
 
@@ -1003,6 +1056,9 @@ public final class Pool implements AutoCloseable {
 
     private void checkWritable() {
         checkOpen();
+        if (readOnly) {
+            throw new D4Exception.PoolClosed("pool " + name + " is open read-only (for a check)");
+        }
         Throwable f = failure;
         if (f != null) {
             throw new D4Exception.PoolClosed("pool " + name + " takes no more writes after an error (" + f.getMessage()
@@ -1036,7 +1092,7 @@ public final class Pool implements AutoCloseable {
             if (closed) {
                 return;
             }
-            if (failure == null) {
+            if (failure == null && !readOnly) {
                 try {
                     checkpoint();
                 } catch (RuntimeException e) {

@@ -31,8 +31,8 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 public final class FileSystem {
     private static final System.Logger LOG = System.getLogger("d4.fs");
-    private static final byte[] ROOT_KEY = "fs.root".getBytes(StandardCharsets.US_ASCII);
-    private static final byte[] ORPHAN_PREFIX = "fs.orphan.".getBytes(StandardCharsets.US_ASCII);
+    static final byte[] ROOT_KEY = "fs.root".getBytes(StandardCharsets.US_ASCII);
+    static final byte[] ORPHAN_PREFIX = "fs.orphan.".getBytes(StandardCharsets.US_ASCII);
     static final byte DIRENT = 'd';
     private static final byte XATTR = 'x';
     /** Linux's limits: XATTR_NAME_MAX, XATTR_SIZE_MAX and XATTR_LIST_MAX. */
@@ -191,14 +191,14 @@ public final class FileSystem {
                 () -> pool.entry(new ObjectId(dir), direntKey(name)).map(v -> ByteBuffer.wrap(v).getLong()));
     }
 
-    private static byte[] direntKey(byte[] name) {
+    static byte[] direntKey(byte[] name) {
         byte[] key = new byte[name.length + 1];
         key[0] = DIRENT;
         System.arraycopy(name, 0, key, 1, name.length);
         return key;
     }
 
-    private static byte[] direntValue(long id, int typeBits) {
+    static byte[] direntValue(long id, int typeBits) {
         return ByteBuffer.allocate(12).putLong(id).putInt(typeBits).array();
     }
 

@@ -101,6 +101,49 @@ public final class Index {
         return out;
     }
 
+    /** Every object id, ascending. */
+    public List<Long> objectIds() {
+        List<Long> ids = new ArrayList<>(objects.keySet());
+        ids.sort(null);
+        return ids;
+    }
+
+    /**
+     * Checks each object's extent map (fsck): logical ranges that overlap, checksum lists whose
+     * length differs from the extent's, an allocated-block count that differs from the extents', a
+     * size out of range, and object ids at or beyond the next id to hand out. One line per problem.
+     */
+    public List<String> check() {
+        List<String> problems = new ArrayList<>();
+        for (long id : objectIds()) {
+            ObjectState s = objects.get(id);
+            if (id >= nextObjectId) {
+                problems.add("object " + id + " is at or beyond the next object id " + nextObjectId);
+            }
+            if (s.sizeBytes < 0 || s.sizeBytes > Limits.MAX_OBJECT_BYTES) {
+                problems.add("object " + id + " has an impossible size " + s.sizeBytes);
+            }
+            long blocks = 0;
+            long end = -1;
+            for (Extent e : s.extents.values()) {
+                if (e.logicalBlock() < end) {
+                    problems.add("object " + id + ": extent at block " + e.logicalBlock() + " overlaps the one before it");
+                }
+                if (e.crcs().length != e.lengthBlocks()) {
+                    problems.add("object " + id + ": extent at block " + e.logicalBlock() + " has " + e.crcs().length
+                            + " checksums for " + e.lengthBlocks() + " blocks");
+                }
+                end = e.endLogicalBlock();
+                blocks += e.lengthBlocks();
+            }
+            if (blocks != s.allocatedBlocks) {
+                problems.add("object " + id + " counts " + s.allocatedBlocks + " allocated blocks but its extents hold "
+                        + blocks);
+            }
+        }
+        return problems;
+    }
+
     /** The first extent that covers {@code fromBlock} or starts after it, or null. */
     public Extent nextExtent(long id, long fromBlock) {
         ObjectState s = state(id);
