@@ -1087,7 +1087,7 @@ public final class Pool implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         lock.writeLock().lock();
-        RuntimeException error = null;
+        Throwable error = null;
         try {
             if (closed) {
                 return;
@@ -1095,16 +1095,15 @@ public final class Pool implements AutoCloseable {
             if (failure == null && !readOnly) {
                 try {
                     checkpoint();
-                } catch (RuntimeException e) {
-                    error = e;
+                } catch (RuntimeException | Error e) {
+                    error = e; // thrown below, once the drives and buffers are released
                 }
             }
             closed = true;
-            journal.close();
-            for (Volume v : volumes) {
+            for (Runnable release : List.<Runnable>of(journal::close, this::closeDrives, buffers::close)) {
                 try {
-                    v.drive().close();
-                } catch (RuntimeException e) {
+                    release.run();
+                } catch (RuntimeException | Error e) {
                     if (error == null) {
                         error = e;
                     } else {
@@ -1112,9 +1111,29 @@ public final class Pool implements AutoCloseable {
                     }
                 }
             }
-            buffers.close();
         } finally {
             lock.writeLock().unlock();
+        }
+        switch (error) {
+            case null -> { }
+            case RuntimeException e -> throw e;
+            case Error e -> throw e;
+            default -> throw new IllegalStateException(error);
+        }
+    }
+
+    private void closeDrives() {
+        RuntimeException error = null;
+        for (Volume v : volumes) {
+            try {
+                v.drive().close();
+            } catch (RuntimeException e) {
+                if (error == null) {
+                    error = e;
+                } else {
+                    error.addSuppressed(e);
+                }
+            }
         }
         if (error != null) {
             throw error;
