@@ -1,5 +1,6 @@
 package d4.cli;
 
+import d4.cli.config.ByteSize;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;

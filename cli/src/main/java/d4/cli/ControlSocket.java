@@ -7,6 +7,7 @@ import java.nio.ByteBuffer;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -115,7 +116,13 @@ final class ControlSocket implements AutoCloseable {
     @Override
     public void close() throws IOException {
         server.close();
-        Files.deleteIfExists(path);
+        try {
+            Files.deleteIfExists(path);
+        } catch (AccessDeniedException e) {
+            // A daemon that dropped privileges cannot remove what root created in the runtime dir;
+            // d4 umount (as root) removes it once the daemon has exited, and so does the next listen.
+            LOG.log(System.Logger.Level.DEBUG, "cannot remove " + path + " after the privilege drop; d4 umount will");
+        }
         try {
             acceptor.join(2000);
         } catch (InterruptedException e) {

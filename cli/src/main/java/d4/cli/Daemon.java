@@ -1,14 +1,19 @@
 package d4.cli;
 
+import d4.cli.config.ByteSize;
+import d4.cli.config.Config;
+import d4.cli.config.Options;
 import d4.engine.Pool;
 import d4.engine.PoolOptions;
 import d4.fs.FileSystem;
+import d4.engine.io.DriveFactory;
 import d4.fuse.FuseAdapter;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
@@ -19,49 +24,61 @@ import java.util.concurrent.TimeUnit;
 final class Daemon {
     private static final System.Logger LOG = System.getLogger("d4.daemon");
 
-    private final Environment env;
+    private final Config config;
     private final Path dataDir;
     private final String poolName;
     private final Path mountPoint;
-    private final List<String> extraOptions;
     private final Path logFile;
-    private final String ioEngine;
+    private final Optional<PrivilegeDrop.Identity> dropTo;
     private final CountDownLatch stopped = new CountDownLatch(1);
+    /** Set once the mount serves as it should (after the privilege drop, if any): ping answers "pong" from then on. */
+    private volatile boolean ready;
 
-    Daemon(Environment env, Path dataDir, String poolName, Path mountPoint, List<String> extraOptions, Path logFile,
-            String ioEngine) {
-        this.ioEngine = ioEngine;
-        this.env = env;
-        this.dataDir = dataDir;
+    /**
+     * @param logFile where the daemon's output goes (for status), or null in the foreground
+     * @param dropTo whom to become once the mount is made
+     */
+    Daemon(Config config, String poolName, Path mountPoint, Path logFile, Optional<PrivilegeDrop.Identity> dropTo) {
+        this.config = config;
+        this.dataDir = config.path(Options.DATA_DIR);
         this.poolName = poolName;
         this.mountPoint = mountPoint;
-        this.extraOptions = extraOptions;
         this.logFile = logFile;
+        this.dropTo = dropTo;
     }
 
     int run() throws IOException {
         // Load now what is otherwise first needed late (status, shutdown): a d4 upgrade that replaces
         // the jar under a running daemon must not break its status and unmount paths.
-        for (Class<?> c : new Class<?>[] {MountStatus.class, CommandFailure.class, ByteSize.class}) {
+        for (Class<?> c : new Class<?>[] {MountStatus.class, CommandFailure.class, ByteSize.class, PrivilegeDrop.class}) {
             try {
                 Class.forName(c.getName(), true, c.getClassLoader());
             } catch (ClassNotFoundException e) {
                 throw new IllegalStateException(e);
             }
         }
-        Pool pool = PoolLocator.open(dataDir, poolName,
-                PoolOptions.defaults().withDriveFactory(d4.engine.io.DriveFactory.forEngine(ioEngine)));
+        PoolOptions poolOptions = new PoolOptions(DriveFactory.forEngine(config.string(Options.IO_ENGINE)),
+                config.number(Options.COMMIT_INTERVAL) * 1000);
+        Pool pool = PoolLocator.open(dataDir, poolName, config.number(Options.DEFAULT_VOLUME_SIZE), poolOptions);
         try {
             FileSystem fs = new FileSystem(pool);
             FuseAdapter adapter = new FuseAdapter(fs);
-            Path socket = ControlSocket.pathFor(env.runtimeDir(), mountPoint);
+            Path socket = ControlSocket.pathFor(config.path(Options.RUNTIME_DIR), mountPoint);
             try (ControlSocket _ = ControlSocket.listen(socket, request -> answer(request, pool, fs))) {
                 Runtime.getRuntime().addShutdownHook(new Thread(() -> onSignal(pool), "d4-shutdown"));
                 List<String> options = new ArrayList<>(FuseAdapter.defaultOptions(poolName));
-                options.addAll(extraOptions);
+                options.addAll(config.list(Options.FUSE_OPTIONS));
                 LOG.log(Level.INFO, "serving pool {0} ({1}) at {2}, pid {3}, io engine {4}", poolName, pool.uuid(),
                         mountPoint, String.valueOf(ProcessHandle.current().pid()), pool.info().ioEngine());
-                adapter.serve(mountPoint, options, FuseAdapter.DEFAULT_THREADS); // returns once unmounted
+                Thread dropper = dropTo.map(this::dropWhenMounted).orElse(null);
+                ready = dropper == null;
+                try {
+                    adapter.serve(mountPoint, options, (int) config.number(Options.FUSE_THREADS)); // returns once unmounted
+                } finally {
+                    if (dropper != null) {
+                        dropper.interrupt();
+                    }
+                }
                 LOG.log(Level.INFO, "{0} was unmounted; closing pool {1}", mountPoint, poolName);
             }
             pool.close(); // checkpoint: the next mount replays nothing
@@ -76,6 +93,61 @@ final class Daemon {
         }
     }
 
+    /**
+     * Starts the thread that drops privileges as soon as the mount is live: /dev/fuse is open and the
+     * mount made by then (fuse_setup, as root), and so are the volumes, the log and the control socket.
+     * d4.fuse offers no callback after fuse_setup, so the thread watches /proc/self/mountinfo (every
+     * 5 ms). Until the drop, the control socket answers ping with "starting", so d4 mount does not
+     * report success before it. If the drop fails the daemon must not go on serving as root: it
+     * removes its mount while it still can and stops at once (the pool is recovered by the next mount,
+     * as after a crash; nothing was written through the mount meanwhile beyond what the journal replays).
+     */
+    private Thread dropWhenMounted(PrivilegeDrop.Identity id) {
+        return Thread.ofPlatform().name("d4-privdrop").daemon(true).start(() -> {
+            try {
+                while (!MountTable.isD4(mountPoint)) {
+                    Thread.sleep(5);
+                }
+            } catch (InterruptedException e) {
+                return; // serving ended before the mount was made
+            }
+            try {
+                PrivilegeDrop.apply(id);
+                PrivilegeDrop.Threads threads = PrivilegeDrop.check(id);
+                if (!threads.wrong().isEmpty()) {
+                    throw new IllegalStateException("threads kept other credentials: " + String.join("; ", threads.wrong()));
+                }
+                LOG.log(Level.INFO, "now running as {0}: supplementary groups, gid and uid set on all threads",
+                        id.describe());
+                if (!threads.ioWorkers().isEmpty()) {
+                    LOG.log(Level.INFO, "{0} io_uring kernel worker(s) created before the switch keep their credentials"
+                            + " but run only this process''s I/O requests, with the credentials of their submitter (now {1}): {2}",
+                            threads.ioWorkers().size(), id.describe(), String.join("; ", threads.ioWorkers()));
+                }
+                ready = true;
+            } catch (IOException | RuntimeException e) {
+                LOG.log(Level.ERROR, "could not switch to " + id.describe() + ": " + e.getMessage()
+                        + "; unmounting and stopping rather than serving as root", e);
+                if (Posix.getuid() == 0) {
+                    lazyUnmount();
+                }
+                Runtime.getRuntime().halt(1);
+            }
+        });
+    }
+
+    /** fusermount -u -z: true when it succeeded. */
+    private boolean lazyUnmount() {
+        try {
+            Process p = new ProcessBuilder("fusermount", "-u", "-z", mountPoint.toString()).redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+            return p.waitFor(10, TimeUnit.SECONDS) && p.exitValue() == 0;
+        } catch (IOException | InterruptedException e) {
+            LOG.log(Level.ERROR, "could not unmount " + mountPoint + ": " + e.getMessage());
+            return false;
+        }
+    }
+
     /** SIGTERM/SIGINT: unmount (lazily, so a busy mount cannot block shutdown) and wait for the clean close. */
     private void onSignal(Pool pool) {
         if (stopped.getCount() == 0) {
@@ -83,13 +155,19 @@ final class Daemon {
         }
         LOG.log(Level.INFO, "signal received: unmounting {0}", mountPoint);
         try {
-            new ProcessBuilder("fusermount", "-u", "-z", mountPoint.toString()).redirectErrorStream(true)
-                    .redirectOutput(ProcessBuilder.Redirect.DISCARD).start().waitFor(10, TimeUnit.SECONDS);
+            if (!lazyUnmount()) {
+                // After a privilege drop the mount (made by root) cannot be unmounted by this process.
+                LOG.log(Level.WARNING, "could not unmount " + mountPoint + " (this daemon runs as uid " + Posix.getuid()
+                        + "); closing the pool now. The mount stays behind, dead, until d4 umount " + mountPoint
+                        + " (as root) removes it: stop a d4 daemon with d4 umount rather than a signal");
+                pool.close();
+                return;
+            }
             if (!stopped.await(30, TimeUnit.SECONDS)) {
                 LOG.log(Level.WARNING, "the mount did not stop within 30 s; closing the pool anyway");
                 pool.close();
             }
-        } catch (IOException | InterruptedException | RuntimeException e) {
+        } catch (InterruptedException | RuntimeException e) {
             LOG.log(Level.ERROR, "clean shutdown failed: " + e.getMessage(), e);
             try {
                 pool.close();
@@ -101,7 +179,7 @@ final class Daemon {
 
     private String answer(String request, Pool pool, FileSystem fs) {
         return switch (request) {
-            case "ping" -> "pong";
+            case "ping" -> ready ? "pong" : "starting";
             case "sync" -> {
                 fs.fsync();
                 yield "ok";

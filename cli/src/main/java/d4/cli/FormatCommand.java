@@ -1,5 +1,9 @@
 package d4.cli;
 
+import d4.cli.config.ByteSize;
+import d4.cli.config.Config;
+import d4.cli.config.Options;
+import d4.cli.config.Origin;
 import d4.engine.VolumeSpec;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -7,7 +11,9 @@ import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 @Command(
         name = "format",
@@ -15,12 +21,13 @@ import picocli.CommandLine.Option;
         description = {
             "Create a pool on new volumes and record it in the data dir's registry.",
             "A volume PATH is a file, created sparse with SIZE (e.g. 64G, 512M). Without --volume the",
-            "pool gets one file volume in DATA_DIR/volumes/ (64 GiB, or 90% of the free space there).",
+            "pool gets one file volume in DATA_DIR/volumes/ of pool.default_volume_size (64 GiB; at most",
+            "90% of the free space there).",
             "d4 format never overwrites: an existing non-empty file is refused."
         })
 final class FormatCommand implements Callable<Integer> {
-    @Option(names = "--data-dir", paramLabel = "DIR", description = "Where the registry lives (see d4 --help).")
-    Path dataDir;
+    @Spec
+    CommandSpec spec;
 
     @Option(names = "--pool", paramLabel = "NAME", defaultValue = PoolLocator.DEFAULT_POOL,
             description = "Pool name (default: ${DEFAULT-VALUE}).")
@@ -31,10 +38,12 @@ final class FormatCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        Path dir = Environment.current().dataDir(dataDir);
+        Config config = ConfigFlags.load(spec);
+        Path dir = config.path(Options.DATA_DIR);
         List<VolumeSpec> specs = new ArrayList<>();
         if (volumes.isEmpty()) {
-            specs.add(new VolumeSpec(PoolLocator.defaultVolumePath(dir, pool), PoolLocator.defaultVolumeSize(dir)));
+            specs.add(new VolumeSpec(PoolLocator.defaultVolumePath(dir, pool),
+                    PoolLocator.defaultVolumeSize(dir, config.number(Options.DEFAULT_VOLUME_SIZE))));
         }
         for (String v : volumes) {
             specs.add(parseVolume(v));
@@ -45,7 +54,8 @@ final class FormatCommand implements Callable<Integer> {
             System.out.println("  volume " + i + ": " + specs.get(i).path() + " (" + ByteSize.format(specs.get(i).sizeBytes()) + ")");
         }
         System.out.println("  registry: " + dir.resolve("registry.db"));
-        System.out.println("Mount it with: d4 mount" + (dataDir != null ? " --data-dir " + dir : "")
+        boolean dirByFlag = config.setting(Options.DATA_DIR).origin() instanceof Origin.Flag;
+        System.out.println("Mount it with: d4 mount" + (dirByFlag ? " --data-dir " + dir : "")
                 + (pool.equals(PoolLocator.DEFAULT_POOL) ? "" : " --pool " + pool) + " MOUNTPOINT");
         return 0;
     }

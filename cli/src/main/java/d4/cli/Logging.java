@@ -9,7 +9,7 @@ import java.util.logging.SimpleFormatter;
 
 /**
  * One line per event with time and level, on stderr (which the daemon redirects to its log file).
- * D4_LOG_LEVEL (e.g. FINE) raises detail.
+ * The option log.level (D4_LOG_LEVEL, --log-level) sets the detail once the configuration is read.
  */
 final class Logging {
     private Logging() {}
@@ -46,17 +46,13 @@ final class Logging {
         Logger root = Logger.getLogger("");
         Handler h = new ConsoleHandler();
         h.setFormatter(new SimpleFormatter());
-        Level level = Level.INFO;
-        String wanted = System.getenv("D4_LOG_LEVEL");
-        if (wanted != null && !wanted.isBlank()) {
-            try {
-                level = Level.parse(wanted.trim().toUpperCase(java.util.Locale.ROOT));
-            } catch (IllegalArgumentException e) {
-                System.err.println("d4: ignoring D4_LOG_LEVEL=" + wanted + " (use SEVERE, WARNING, INFO, FINE)");
-            }
-        }
-        h.setLevel(level);
-        root.setLevel(level);
+        h.setLevel(Level.ALL);
+        root.setLevel(Level.INFO);
         root.addHandler(h);
+    }
+
+    /** Sets the least important level logged, by its name in log.level (severe ... finest). */
+    static void setLevel(String name) {
+        Logger.getLogger("").setLevel(Level.parse(name.toUpperCase(java.util.Locale.ROOT)));
     }
 }

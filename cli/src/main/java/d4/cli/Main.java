@@ -1,5 +1,6 @@
 package d4.cli;
 
+import d4.cli.config.ConfigException;
 import d4.engine.D4Exception;
 import d4.fs.FsException;
 import java.io.IOException;
@@ -24,12 +25,14 @@ import picocli.CommandLine.Command;
             MountCommand.class,
             UmountCommand.class,
             StatusCommand.class,
+            ConfigCommand.class,
             BenchCommand.class,
             CommandLine.HelpCommand.class
         },
         footer = {
             "",
-            "Data dir: --data-dir, else $D4_DATA_DIR, else /var/lib/d4 (root) or $XDG_DATA_HOME/d4.",
+            "Data dir: --data-dir, else $D4_DATA_DIR, else [data] dir in the configuration file, else /var/lib/d4",
+            "(root) or $XDG_DATA_HOME/d4. d4 config show prints every option, its value and where it came from.",
             "Run 'd4 help COMMAND' for a command's options. Docs: docs/operations.md in the d4 sources."
         })
 public final class Main implements Runnable {
@@ -50,6 +53,8 @@ public final class Main implements Runnable {
     public static int execute(String... args) {
         Logging.configure();
         CommandLine cl = new CommandLine(new Main());
+        ConfigFlags.install(cl);
+        cl.setUsageHelpWidth(100);
         cl.setExecutionExceptionHandler(Main::onError);
         return cl.execute(args);
     }
@@ -58,6 +63,7 @@ public final class Main implements Runnable {
         PrintWriter err = cl.getErr();
         switch (e) {
             case CommandFailure f -> err.println("d4: error: " + f.getMessage());
+            case ConfigException c -> err.println("d4: error: " + c.getMessage());
             case D4Exception d -> err.println("d4: error: " + d.getMessage());
             case FsException f -> err.println("d4: error: " + f.getMessage());
             case d4.fuse.MountFailedException m -> err.println("d4: error: " + m.getMessage());

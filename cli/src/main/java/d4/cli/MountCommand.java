@@ -1,5 +1,7 @@
 package d4.cli;
 
+import d4.cli.config.Config;
+import d4.cli.config.Options;
 import java.io.File;
 import java.io.IOException;
 import java.io.RandomAccessFile;
@@ -9,10 +11,13 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
 
 @Command(
         name = "mount",
@@ -22,62 +27,63 @@ import picocli.CommandLine.Parameters;
             "Without --pool, mounts the data dir's default pool, creating it on first use as one sparse",
             "file volume in DATA_DIR/volumes/. Starts a daemon and returns once the mount answers;",
             "its log goes to DATA_DIR/log/POOL.log. With --foreground it stays attached, logging to stderr,",
-            "until unmounted (d4 umount MOUNTPOINT, or SIGTERM/Ctrl-C)."
+            "until unmounted (d4 umount MOUNTPOINT, or SIGTERM/Ctrl-C). With --user the daemon switches to",
+            "that user once the mount is made. Every option can also be set in the configuration file or",
+            "the environment: see d4 config show."
         })
 final class MountCommand implements Callable<Integer> {
-    @Option(names = "--data-dir", paramLabel = "DIR", description = "Where the registry lives (see d4 --help).")
-    Path dataDir;
+    @Spec
+    CommandSpec spec;
 
     @Option(names = "--pool", paramLabel = "NAME", defaultValue = PoolLocator.DEFAULT_POOL,
             description = "Pool to mount (default: ${DEFAULT-VALUE}).")
     String pool;
 
-    @Option(names = "-o", paramLabel = "OPT[,OPT...]", split = ",",
-            description = "FUSE mount options to add, e.g. allow_other (needs user_allow_other in /etc/fuse.conf for non-root).")
-    List<String> fuseOptions = new ArrayList<>();
-
-    @Option(names = {"-f", "--foreground"}, description = "Stay in the foreground and log to stderr.")
-    boolean foreground;
-
-    @Option(names = "--io-engine", paramLabel = "ENGINE",
-            description = "io_uring (default; falls back to filechannel where io_uring cannot be set up) or filechannel."
-                    + " Also D4_IO_ENGINE.")
-    String ioEngine;
-
+    /** Set on the daemon that a daemonizing d4 mount starts: new session, output to the log file. */
     @Option(names = "--daemon-child", hidden = true)
     boolean daemonChild;
-
-    @Option(names = "--start-timeout", paramLabel = "SECONDS", defaultValue = "120",
-            description = "How long to wait for the mount to answer (default: ${DEFAULT-VALUE}).")
-    int startTimeoutSeconds;
 
     @Parameters(paramLabel = "MOUNTPOINT")
     Path mountPoint;
 
     @Override
     public Integer call() throws Exception {
-        Environment env = Environment.current();
-        Path dir = env.dataDir(dataDir);
+        Config config = ConfigFlags.load(spec);
         Path mp = mountPoint.toAbsolutePath().normalize();
-        String engine = engine(env);
+        Optional<PrivilegeDrop.Identity> dropTo = identity(config);
         checkMountPoint(mp);
-        if (foreground) {
+        if (config.bool(Options.FOREGROUND)) {
             if (daemonChild) {
                 Posix.setsid();
             }
-            return new Daemon(env, dir, pool, mp, fuseOptions, daemonChild ? logFile(dir, pool) : null, engine).run();
+            return new Daemon(config, pool, mp, daemonChild ? logFile(config, pool) : null, dropTo).run();
         }
-        return startDaemon(env, dir, mp, engine);
+        return startDaemon(config, mp, dropTo.isPresent());
     }
 
-    /** --io-engine, else D4_IO_ENGINE, else io_uring; an unknown name fails here, before anything starts. */
-    String engine(Environment env) {
-        String e = ioEngine != null ? ioEngine : env.env().getOrDefault("D4_IO_ENGINE", "io_uring");
-        String origin = ioEngine != null ? "--io-engine" : env.env().containsKey("D4_IO_ENGINE") ? "D4_IO_ENGINE" : "default";
-        if (!e.equals("io_uring") && !e.equals("filechannel")) {
-            throw new CommandFailure("invalid io engine '" + e + "' (from " + origin + "): use io_uring or filechannel");
+    /**
+     * Whom the daemon becomes once mounted (mount.user, mount.group), resolved now so that an unknown
+     * user or group fails before anything is mounted.
+     */
+    static Optional<PrivilegeDrop.Identity> identity(Config config) {
+        Config.Setting user = config.setting(Options.USER);
+        Config.Setting group = config.setting(Options.GROUP);
+        String userFrom = "mount.user (" + user.origin().from() + ")";
+        String groupFrom = "mount.group (" + group.origin().from() + ")";
+        if (config.string(Options.USER).isEmpty()) {
+            if (!config.string(Options.GROUP).isEmpty()) {
+                throw new CommandFailure(groupFrom + " is set but mount.user is not: set the user too (--user USER),"
+                        + " or remove the group");
+            }
+            return Optional.empty();
         }
-        return e;
+        int uid = Posix.getuid();
+        if (uid != 0) {
+            throw new CommandFailure(userFrom + " asks the daemon to switch to user " + config.string(Options.USER)
+                    + ", but d4 mount runs as uid " + uid + ": only root can; run d4 mount as root, or remove mount.user");
+        }
+        return Optional.of(PrivilegeDrop.resolve(config.string(Options.USER), config.string(Options.GROUP), userFrom,
+                groupFrom));
     }
 
     static final String DAEMON_HEAP = "1g";
@@ -91,13 +97,15 @@ final class MountCommand implements Callable<Integer> {
         }
     }
 
-    static Path logFile(Path dataDir, String pool) {
-        return dataDir.resolve("log").resolve(pool + ".log");
+    /** log.file, else DATA_DIR/log/POOL.log. */
+    static Path logFile(Config config, String pool) {
+        return config.optionalPath(Options.LOG_FILE)
+                .orElse(config.path(Options.DATA_DIR).resolve("log").resolve(pool + ".log"));
     }
 
     /** Starts this same command as a detached daemon and waits until its mount answers. */
-    private int startDaemon(Environment env, Path dir, Path mp, String engine) throws IOException, InterruptedException {
-        Path log = logFile(dir, pool);
+    private int startDaemon(Config config, Path mp, boolean dropsPrivileges) throws IOException, InterruptedException {
+        Path log = logFile(config, pool);
         Files.createDirectories(log.getParent());
         long logStart = Files.exists(log) ? Files.size(log) : 0;
         List<String> cmd = new ArrayList<>();
@@ -109,21 +117,24 @@ final class MountCommand implements Callable<Integer> {
             // up to gigabytes of resident memory). D4_JAVA_OPTS=-Xmx... overrides.
             cmd.add("-Xmx" + DAEMON_HEAP);
         }
+        if (dropsPrivileges) {
+            // The JVM's performance data file (/tmp/hsperfdata_root/PID, for jps and jstat) could not
+            // be removed at exit once the daemon runs as another user.
+            cmd.add("-XX:-UsePerfData");
+        }
         cmd.add("-cp");
         cmd.add(System.getProperty("java.class.path"));
         cmd.add(Main.class.getName());
         cmd.add("mount");
-        cmd.add("--data-dir");
-        cmd.add(dir.toString());
+        // The daemon gets this exact configuration: no file, every option as a flag (flags win over
+        // the environment), so what it runs with cannot differ from what was checked here.
+        cmd.add(ConfigFlags.CONFIG);
+        cmd.add("/dev/null");
+        cmd.addAll(config.asSetArguments());
+        cmd.add(ConfigFlags.SET);
+        cmd.add(Options.FOREGROUND.name() + "=true");
         cmd.add("--pool");
         cmd.add(pool);
-        if (!fuseOptions.isEmpty()) {
-            cmd.add("-o");
-            cmd.add(String.join(",", fuseOptions));
-        }
-        cmd.add("--io-engine");
-        cmd.add(engine);
-        cmd.add("--foreground");
         cmd.add("--daemon-child");
         cmd.add(mp.toString());
         Process child = new ProcessBuilder(cmd)
@@ -131,15 +142,25 @@ final class MountCommand implements Callable<Integer> {
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
                 .redirectErrorStream(true)
                 .start();
-        Path socket = ControlSocket.pathFor(env.runtimeDir(), mp);
-        long deadline = System.nanoTime() + startTimeoutSeconds * 1_000_000_000L;
+        Path socket = ControlSocket.pathFor(config.path(Options.RUNTIME_DIR), mp);
+        long timeoutSeconds = config.number(Options.START_TIMEOUT);
+        long deadline = System.nanoTime() + timeoutSeconds * 1_000_000_000L;
         while (System.nanoTime() < deadline) {
             if (!child.isAlive()) {
+                if (MountTable.isD4(mp)) {
+                    // It died after mounting (e.g. its privilege drop failed): remove the dead mount.
+                    try {
+                        UmountCommand.unmount(mp);
+                    } catch (CommandFailure e) {
+                        System.err.println("d4: " + e.getMessage());
+                    }
+                }
                 System.err.print(tail(log, logStart));
                 throw new CommandFailure("mounting " + mp + " failed (daemon exited with status " + child.exitValue()
                         + "; the reason is above, full log: " + log + ")");
             }
-            if (MountTable.isD4(mp) && ControlSocket.request(socket, "ping") != null) {
+            // "pong" once the daemon serves, after its privilege drop if it has one ("starting" before)
+            if (MountTable.isD4(mp) && "pong".equals(ControlSocket.request(socket, "ping"))) {
                 System.err.println("d4: pool " + pool + " mounted at " + mp + " (daemon pid " + child.pid() + ", log " + log + ")");
                 return 0;
             }
@@ -147,7 +168,7 @@ final class MountCommand implements Callable<Integer> {
         }
         child.destroy();
         System.err.print(tail(log, logStart));
-        throw new CommandFailure("the mount at " + mp + " did not answer within " + startTimeoutSeconds
+        throw new CommandFailure("the mount at " + mp + " did not answer within " + timeoutSeconds
                 + " s; the daemon was stopped (log: " + log + ")");
     }
 

@@ -1,5 +1,6 @@
 package d4.cli;
 
+import d4.cli.config.ByteSize;
 import d4.engine.PoolInfo;
 import java.nio.file.Path;
 import java.util.ArrayList;

@@ -1,5 +1,6 @@
 package d4.cli;
 
+import d4.cli.config.ByteSize;
 import d4.engine.Pool;
 import d4.engine.PoolOptions;
 import d4.engine.VolumeSpec;
@@ -13,7 +14,6 @@ import java.util.UUID;
 /** Finds a pool's volumes through the data dir's registry, creating the default pool on first use. */
 final class PoolLocator {
     static final String DEFAULT_POOL = "default";
-    static final long DEFAULT_VOLUME_MAX_BYTES = 64L << 30;
 
     private PoolLocator() {}
 
@@ -22,18 +22,18 @@ final class PoolLocator {
     }
 
     /**
-     * The size of a volume created without one: 64 GiB, or 90% of what the file system holding the
-     * data dir has free if that is less (the file is sparse, but the capacity d4 reports should be
-     * one the host can back).
+     * The size of a volume created without one: {@code configured} (pool.default_volume_size), or 90%
+     * of what the file system holding the data dir has free if that is less (the file is sparse, but
+     * the capacity d4 reports should be one the host can back).
      */
-    static long defaultVolumeSize(Path dataDir) {
+    static long defaultVolumeSize(Path dataDir, long configured) {
         try {
             Path existing = dataDir;
             while (existing != null && !Files.exists(existing)) {
                 existing = existing.getParent();
             }
             long usable = Files.getFileStore(existing == null ? Path.of("/") : existing).getUsableSpace();
-            long size = Math.min(DEFAULT_VOLUME_MAX_BYTES, usable / 10 * 9) >> 20 << 20;
+            long size = Math.min(configured, usable / 10 * 9) >> 20 << 20;
             if (size < (64L << 20)) {
                 throw new CommandFailure("the file system holding " + dataDir + " has only " + ByteSize.format(usable)
                         + " free; d4 needs at least 64 MiB for a volume: free space or choose --data-dir elsewhere");
@@ -57,7 +57,8 @@ final class PoolLocator {
         }
     }
 
-    static Pool open(Path dataDir, String name, PoolOptions options) {
+    /** Opens a pool; the default pool is created on first use with a volume of defaultVolumeSize(dataDir, defaultVolumeMax). */
+    static Pool open(Path dataDir, String name, long defaultVolumeMax, PoolOptions options) {
         List<Path> volumes;
         try (VolumeRegistry registry = VolumeRegistry.open(dataDir)) {
             var rec = registry.find(name);
@@ -67,7 +68,7 @@ final class PoolLocator {
                             + ": create it with d4 format --pool " + name + " --volume PATH:SIZE (or check --data-dir)");
                 }
                 Path volume = defaultVolumePath(dataDir, name);
-                long size = defaultVolumeSize(dataDir);
+                long size = defaultVolumeSize(dataDir, defaultVolumeMax);
                 System.getLogger("d4.cli").log(System.Logger.Level.INFO, "creating the default pool: {0} ({1}, sparse)",
                         volume, ByteSize.format(size));
                 UUID uuid = Pool.format(name, List.of(new VolumeSpec(volume, size)));

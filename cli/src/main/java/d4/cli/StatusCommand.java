@@ -1,10 +1,13 @@
 package d4.cli;
 
+import d4.cli.config.Options;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
 
 @Command(
         name = "status",
@@ -14,13 +17,16 @@ final class StatusCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print one JSON object (keys: pid, pool, volumes, io_engine, ...).")
     boolean json;
 
+    @Spec
+    CommandSpec spec;
+
     @Parameters(paramLabel = "MOUNTPOINT")
     Path mountPoint;
 
     @Override
     public Integer call() {
         Path mp = mountPoint.toAbsolutePath().normalize();
-        Path socket = ControlSocket.pathFor(Environment.current().runtimeDir(), mp);
+        Path socket = ControlSocket.pathFor(ConfigFlags.load(spec).path(Options.RUNTIME_DIR), mp);
         String reply = ControlSocket.request(socket, json ? "status json" : "status text");
         if (reply == null) {
             throw new CommandFailure(MountTable.isD4(mp)

@@ -1,5 +1,7 @@
 package d4.cli;
 
+import d4.cli.config.Config;
+import d4.cli.config.Options;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -12,8 +14,10 @@ import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
 
 @Command(
         name = "umount",
@@ -24,6 +28,9 @@ import picocli.CommandLine.Parameters;
             "Fails (and changes nothing) while files are open there: see fuser -vm MOUNTPOINT."
         })
 final class UmountCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
     @Parameters(paramLabel = "MOUNTPOINT")
     Path mountPoint;
 
@@ -36,11 +43,13 @@ final class UmountCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Path mp = mountPoint.toAbsolutePath().normalize();
-        Path socket = ControlSocket.pathFor(Environment.current().runtimeDir(), mp);
+        Config config = ConfigFlags.load(spec);
+        Path socket = ControlSocket.pathFor(config.path(Options.RUNTIME_DIR), mp);
         String status = ControlSocket.request(socket, "status json");
         if (status == null) {
             if (MountTable.isD4(mp)) {
                 unmount(mp);
+                Files.deleteIfExists(socket); // left by a daemon that was killed or had dropped privileges
                 System.err.println("d4: no daemon was serving " + mp + " (it was killed?); removed the dead mount."
                         + " Changes not fsynced before it stopped are lost; mount again to recover the rest.");
                 return 0;
@@ -62,6 +71,10 @@ final class UmountCommand implements Callable<Integer> {
                 throw new CommandFailure("unmounted " + mp + ", but daemon " + daemon.get().pid() + " is still running after "
                         + timeoutSeconds + " s: see its log");
             }
+        }
+        // A daemon that dropped privileges could not remove its socket from root's runtime dir.
+        if (ControlSocket.request(socket, "ping") == null) {
+            Files.deleteIfExists(socket);
         }
         System.err.println("d4: unmounted " + mp);
         return 0;

@@ -5,9 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import d4.cli.config.ByteSize;
 import d4.engine.VolumeSpec;
 import java.nio.file.Path;
-import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 class CliPartsTest {
@@ -33,20 +33,6 @@ class CliPartsTest {
         assertEquals(64L << 30, v.sizeBytes());
         CommandFailure e = assertThrows(CommandFailure.class, () -> FormatCommand.parseVolume("/srv/a.img"));
         assertTrue(e.getMessage().contains("PATH:SIZE"), e.getMessage());
-    }
-
-    @Test
-    void dataDirPrecedence() {
-        Environment rootEnv = new Environment(Map.of(), true);
-        assertEquals(Path.of("/var/lib/d4"), rootEnv.dataDir(null));
-        assertEquals(Path.of("/x"), rootEnv.dataDir(Path.of("/x")), "the flag wins");
-        Environment withEnv = new Environment(Map.of("D4_DATA_DIR", "/from/env", "XDG_DATA_HOME", "/xdg"), false);
-        assertEquals(Path.of("/from/env"), withEnv.dataDir(null));
-        assertEquals(Path.of("/flag"), withEnv.dataDir(Path.of("/flag")));
-        Environment user = new Environment(Map.of("XDG_DATA_HOME", "/xdg"), false);
-        assertEquals(Path.of("/xdg/d4"), user.dataDir(null));
-        assertEquals(Path.of("/run/d4"), rootEnv.runtimeDir());
-        assertEquals(Path.of("/r/d4"), new Environment(Map.of("XDG_RUNTIME_DIR", "/r"), false).runtimeDir());
     }
 
     @Test

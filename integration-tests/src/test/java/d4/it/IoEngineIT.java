@@ -44,7 +44,7 @@ class IoEngineIT {
         try (Mount m = new Mount(base.resolve("bad"), "--io-engine", "aio")) {
             D4Cli.Result r = m.cli.run("mount", "--data-dir", m.dataDir.toString(), "--io-engine", "aio", m.mountPoint.toString());
             assertEquals(1, r.exitCode());
-            assertTrue(r.stderr().contains("invalid io engine 'aio' (from --io-engine)"), r.stderr());
+            assertTrue(r.stderr().contains("invalid value \"aio\" for io.engine (from flag --io-engine)"), r.stderr());
             assertFalse(m.isMounted());
         }
     }

@@ -1,12 +1,12 @@
-package d4.cli;
+package d4.cli.config;
 
 import java.util.Locale;
 
 /** Sizes as admins write them: 64G, 512M, 1T, 4096 (binary units: K = 1024). */
-final class ByteSize {
+public final class ByteSize {
     private ByteSize() {}
 
-    static long parse(String text) {
+    public static long parse(String text) {
         String s = text.trim().toUpperCase(Locale.ROOT);
         if (s.endsWith("IB")) {
             s = s.substring(0, s.length() - 2);
@@ -39,7 +39,7 @@ final class ByteSize {
         return value << shift;
     }
 
-    static String format(long bytes) {
+    public static String format(long bytes) {
         String[] units = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
         double v = bytes;
         int u = 0;
@@ -48,5 +48,17 @@ final class ByteSize {
             u++;
         }
         return u == 0 ? bytes + " B" : String.format(Locale.ROOT, "%.1f %s", v, units[u]);
+    }
+
+    /** The shortest exact form {@link #parse} reads back: 64G, 512M, 4096. */
+    public static String formatExact(long bytes) {
+        String[] units = {"", "K", "M", "G", "T", "P"};
+        int u = 0;
+        long v = bytes;
+        while (u < units.length - 1 && v != 0 && v % 1024 == 0) {
+            v /= 1024;
+            u++;
+        }
+        return v + units[u];
     }
 }
