@@ -33,6 +33,7 @@ final class Daemon {
     private final CountDownLatch stopped = new CountDownLatch(1);
     /** Set once the mount serves as it should (after the privilege drop, if any): ping answers "pong" from then on. */
     private volatile boolean ready;
+    private volatile ScrubJob scrub;
 
     /**
      * @param logFile where the daemon's output goes (for status), or null in the foreground
@@ -63,6 +64,7 @@ final class Daemon {
         try {
             FileSystem fs = new FileSystem(pool);
             FuseAdapter adapter = new FuseAdapter(fs);
+            scrub = new ScrubJob(fs);
             Path socket = ControlSocket.pathFor(config.path(Options.RUNTIME_DIR), mountPoint);
             try (ControlSocket _ = ControlSocket.listen(socket, request -> answer(request, pool, fs))) {
                 Runtime.getRuntime().addShutdownHook(new Thread(() -> onSignal(pool), "d4-shutdown"));
@@ -80,6 +82,11 @@ final class Daemon {
                     }
                 }
                 LOG.log(Level.INFO, "{0} was unmounted; closing pool {1}", mountPoint, poolName);
+            }
+            try {
+                scrub.stop();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
             }
             pool.close(); // checkpoint: the next mount replays nothing
             LOG.log(Level.INFO, "pool {0} closed cleanly", poolName);
@@ -184,14 +191,17 @@ final class Daemon {
                 fs.fsync();
                 yield "ok";
             }
-            case "status json" -> status(pool).toJson();
-            case "status text" -> status(pool).toText();
-            default -> "error unknown request '" + request + "'";
+            case "status json" -> status(pool, fs).toJson();
+            case "status text" -> status(pool, fs).toText();
+            case "scrub status" -> scrub.status();
+            default -> request.startsWith("scrub start ") ? scrub.start(Long.parseLong(request.substring(12).trim()))
+                    : "error unknown request '" + request + "'";
         };
     }
 
-    private MountStatus status(Pool pool) {
+    private MountStatus status(Pool pool, FileSystem fs) {
         String health = pool.failure().map(f -> "read-only after error: " + f.getMessage()).orElse("ok");
-        return new MountStatus(ProcessHandle.current().pid(), mountPoint, dataDir, logFile, pool.info(), health);
+        return new MountStatus(ProcessHandle.current().pid(), mountPoint, dataDir, logFile, pool.info(), health,
+                fs.cacheStats());
     }
 }

@@ -25,6 +25,8 @@ import picocli.CommandLine.Command;
             MountCommand.class,
             UmountCommand.class,
             StatusCommand.class,
+            FsckCommand.class,
+            ScrubCommand.class,
             ConfigCommand.class,
             BenchCommand.class,
             CommandLine.HelpCommand.class

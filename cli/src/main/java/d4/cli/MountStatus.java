@@ -2,12 +2,13 @@ package d4.cli;
 
 import d4.cli.config.ByteSize;
 import d4.engine.PoolInfo;
+import d4.fs.CacheStats;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
 /** What {@code d4 status} reports about one mount, as JSON (one object) or as text. */
-record MountStatus(long pid, Path mountPoint, Path dataDir, Path logFile, PoolInfo pool, String health) {
+record MountStatus(long pid, Path mountPoint, Path dataDir, Path logFile, PoolInfo pool, String health, CacheStats caches) {
 
     String toJson() {
         List<String> vols = new ArrayList<>();
@@ -27,6 +28,11 @@ record MountStatus(long pid, Path mountPoint, Path dataDir, Path logFile, PoolIn
                 + ",\"free_bytes\":" + pool.freeBytes()
                 + ",\"objects\":" + pool.objectCount()
                 + ",\"health\":" + str(health)
+                + ",\"checksum_failures\":" + pool.checksumFailures()
+                + ",\"caches\":{\"inode\":{\"hits\":" + caches.inodeHits() + ",\"misses\":" + caches.inodeMisses()
+                + ",\"entries\":" + caches.inodeEntries() + ",\"hit_rate\":" + rate(caches.inodeHitRate())
+                + "},\"dentry\":{\"hits\":" + caches.nameHits() + ",\"misses\":" + caches.nameMisses()
+                + ",\"entries\":" + caches.nameEntries() + ",\"hit_rate\":" + rate(caches.nameHitRate()) + "}}"
                 + ",\"data_dir\":" + str(dataDir.toString())
                 + ",\"log\":" + str(logFile == null ? "" : logFile.toString())
                 + ",\"volumes\":[" + String.join(",", vols) + "]}";
@@ -45,6 +51,12 @@ record MountStatus(long pid, Path mountPoint, Path dataDir, Path logFile, PoolIn
                         pool.capacityBytes() == 0 ? 0.0 : 100.0 * used / pool.capacityBytes()))
                 .append(", free ").append(ByteSize.format(pool.freeBytes())).append('\n');
         b.append("objects:     ").append(pool.objectCount()).append('\n');
+        b.append("checksums:   ").append(pool.checksumFailures() == 0 ? "no failures"
+                : pool.checksumFailures() + " checksum failures (those reads got EIO; d4 scrub lists the damaged files)")
+                .append('\n');
+        b.append("caches:      inodes ").append(percent(caches.inodeHitRate())).append(" hits (")
+                .append(caches.inodeEntries()).append(" cached), directory entries ").append(percent(caches.nameHitRate()))
+                .append(" hits (").append(caches.nameEntries()).append(" cached)\n");
         b.append("data dir:    ").append(dataDir).append('\n');
         if (logFile != null) {
             b.append("log:         ").append(logFile).append('\n');
@@ -56,6 +68,14 @@ record MountStatus(long pid, Path mountPoint, Path dataDir, Path logFile, PoolIn
                     .append('\n');
         }
         return b.toString();
+    }
+
+    private static String rate(double r) {
+        return String.format(java.util.Locale.ROOT, "%.4f", r);
+    }
+
+    private static String percent(double r) {
+        return String.format(java.util.Locale.ROOT, "%.1f%%", 100 * r);
     }
 
     static String str(String s) {

@@ -18,21 +18,21 @@ public final class Options {
             "",
             "Where d4 keeps its registry of pools (registry.db), the default pool's volume file (volumes/) and the"
                     + " logs of daemonized mounts (log/).",
-            List.of("--data-dir"), Set.of("mount", "format"));
+            List.of("--data-dir"), Set.of("mount", "format", "fsck"));
 
     public static final Option RUNTIME_DIR = new Option("runtime", "dir", new Type.FilePath(false),
             new Option.Computed("/run/d4 as root, else $XDG_RUNTIME_DIR/d4, else /tmp/d4-UID", Options::defaultRuntimeDir),
             "",
             "Where daemons put their control sockets, one per mount point. d4 status and d4 umount look for the"
                     + " daemon there, so they must see the same value as the d4 mount that started it.",
-            List.of("--runtime-dir"), Set.of("mount", "umount", "status"));
+            List.of("--runtime-dir"), Set.of("mount", "umount", "status", "scrub"));
 
     public static final Option IO_ENGINE = new Option("io", "engine", new Type.Choice(List.of("io_uring", "filechannel")),
             new Option.Fixed("io_uring"), "",
             "How the daemon reads and writes its volumes. io_uring: one ring per volume, O_DIRECT; where io_uring"
                     + " cannot be set up (no liburing, disabled by the kernel or seccomp) d4 says so once in its log"
                     + " and uses filechannel. filechannel: Java's FileChannel, the portable drive.",
-            List.of("--io-engine"), Set.of("mount"));
+            List.of("--io-engine"), Set.of("mount", "fsck"));
 
     public static final Option COMMIT_INTERVAL = new Option("pool", "commit_interval", new Type.Int(1, 3600),
             new Option.Fixed(5L), "seconds",
@@ -87,7 +87,7 @@ public final class Options {
             new Type.Choice(List.of("severe", "warning", "info", "fine", "finer", "finest")),
             new Option.Fixed("info"), "",
             "The least important events logged: severe (errors only), warning, info, fine (details), finer, finest.",
-            List.of("--log-level"), Set.of("mount", "format", "umount", "status"));
+            List.of("--log-level"), Set.of("mount", "format", "umount", "status", "fsck", "scrub"));
 
     public static final Option LOG_FILE = new Option("log", "file", new Type.FilePath(true),
             new Option.Fixed(Optional.empty()), "",
