@@ -731,7 +731,15 @@ public final class Pool implements AutoCloseable {
                 vols.add(new PoolInfo.VolumeInfo(i, v.path(), v.superblock().volumeUuid(), v.superblock().sizeBytes(), cap,
                         space.freeBlocks(i) * Limits.BLOCK_BYTES));
             }
-            long available = Math.max(0, space.freeBlocks() - reserveBlocks()) * Limits.BLOCK_BYTES;
+            // Blocks freed by commits not yet durable count as free, as on ext4 (an allocation that
+            // needs them syncs first, see allocateData).
+            long pending = 0;
+            synchronized (pendingFrees) {
+                for (PendingFree f : pendingFrees) {
+                    pending += f.run().lengthBlocks();
+                }
+            }
+            long available = Math.max(0, space.freeBlocks() + pending - reserveBlocks()) * Limits.BLOCK_BYTES;
             return new PoolInfo(name, uuid, Limits.BLOCK_BYTES, vols, capacity, available, index.objectCount(),
                     volumes.getFirst().drive().engine(), checksumFailures.get());
         } finally {

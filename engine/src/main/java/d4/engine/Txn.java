@@ -214,7 +214,6 @@ public final class Txn implements AutoCloseable {
         long end = offset + length;
         long block = offset / Limits.BLOCK_BYTES;
         long endBlock = (end + Limits.BLOCK_BYTES - 1) / Limits.BLOCK_BYTES;
-        int chunkBlocks = Math.min(Limits.IO_CHUNK_BYTES / Limits.BLOCK_BYTES, Limits.MAX_EXTENT_BLOCKS);
         MemorySegment buf = pool.buffers().take();
         try {
             buf.fill((byte) 0);
@@ -226,17 +225,8 @@ public final class Txn implements AutoCloseable {
                     block = mapped.getFirst().endLogicalBlock();
                     continue;
                 }
-                while (block < holeEnd) {
-                    Run run = pool.allocateData((int) Math.min(holeEnd - block, chunkBlocks));
-                    allocated.add(run);
-                    pool.volumes().get(run.volume()).drive().write(run.startBlock() * Limits.BLOCK_BYTES,
-                            buf.asSlice(0, (long) run.lengthBlocks() * Limits.BLOCK_BYTES));
-                    int[] crcs = new int[run.lengthBlocks()];
-                    java.util.Arrays.fill(crcs, zeroCrc);
-                    ops.add(new Op.PutExtent(id.value(),
-                            new Extent(block, run.volume(), run.startBlock(), run.lengthBlocks(), crcs)));
-                    block += run.lengthBlocks();
-                }
+                writeZeroBlocks(id, block, holeEnd, buf, zeroCrc);
+                block = holeEnd;
             }
         } finally {
             pool.buffers().give(buf);
@@ -244,6 +234,63 @@ public final class Txn implements AutoCloseable {
         if (!keepSize && end > pool.index().sizeBytes(id.value())) {
             ops.add(new Op.SetSize(id.value(), end));
         }
+    }
+
+    /** Maps logical blocks [from, to) to newly written zero blocks ({@code zeros} holds zeros). */
+    private void writeZeroBlocks(ObjectId id, long from, long to, MemorySegment zeros, int zeroCrc) {
+        int chunkBlocks = Math.min((int) (zeros.byteSize() / Limits.BLOCK_BYTES), Limits.MAX_EXTENT_BLOCKS);
+        long block = from;
+        while (block < to) {
+            Run run = pool.allocateData((int) Math.min(to - block, chunkBlocks));
+            allocated.add(run);
+            pool.volumes().get(run.volume()).drive().write(run.startBlock() * Limits.BLOCK_BYTES,
+                    zeros.asSlice(0, (long) run.lengthBlocks() * Limits.BLOCK_BYTES));
+            int[] crcs = new int[run.lengthBlocks()];
+            java.util.Arrays.fill(crcs, zeroCrc);
+            ops.add(new Op.PutExtent(id.value(), new Extent(block, run.volume(), run.startBlock(), run.lengthBlocks(), crcs)));
+            block += run.lengthBlocks();
+        }
+    }
+
+    /**
+     * Makes [offset, offset + length) read as zeros with real blocks behind it (fallocate
+     * ZERO_RANGE): whole blocks are replaced by zeroed ones, partial blocks at the edges rewritten
+     * with the range zeroed. With {@code keepSize} false the size grows to cover the range.
+     */
+    public void zeroRange(ObjectId id, long offset, long length, boolean keepSize) {
+        open();
+        checkRange(offset, length);
+        beginDataChange(id);
+        long end = offset + length;
+        long size = pool.index().sizeBytes(id.value());
+        long first = offset / Limits.BLOCK_BYTES;
+        long last = (end - 1) / Limits.BLOCK_BYTES; // inclusive
+        long wholeFrom = first;
+        long wholeTo = last + 1;
+        if (offset % Limits.BLOCK_BYTES != 0 && mapped(id, first)) {
+            zeroInBlock(id, first, offset, Math.min(end, (first + 1) * Limits.BLOCK_BYTES), size);
+            wholeFrom = first + 1;
+        }
+        if (end % Limits.BLOCK_BYTES != 0 && last >= wholeFrom && mapped(id, last)) {
+            zeroInBlock(id, last, Math.max(offset, last * Limits.BLOCK_BYTES), end, size);
+            wholeTo = last;
+        }
+        if (wholeFrom < wholeTo) {
+            MemorySegment buf = pool.buffers().take();
+            try {
+                buf.fill((byte) 0);
+                writeZeroBlocks(id, wholeFrom, wholeTo, buf, checksums(buf, 1)[0]);
+            } finally {
+                pool.buffers().give(buf);
+            }
+        }
+        if (!keepSize && end > size) {
+            ops.add(new Op.SetSize(id.value(), end));
+        }
+    }
+
+    private boolean mapped(ObjectId id, long block) {
+        return !pool.index().extents(id.value(), block, block + 1).isEmpty();
     }
 
     /**

@@ -231,7 +231,7 @@ class IndexModelTest {
                     MObj o = model.get(target);
                     touched.add(target);
                     if (r.nextBoolean() && dataChanged.add(target)) {
-                        int kind = r.nextInt(4);
+                        int kind = r.nextInt(5);
                         if (kind == 0) {
                             long off = offset(o);
                             byte[] d = Pools.random(r, length());
@@ -255,6 +255,21 @@ class IndexModelTest {
                                 Arrays.fill(o.data, from, (int) Math.min(off + len, o.data.length), (byte) 0);
                             });
                             sb.append(" punch ").append(target).append('@').append(off).append('+').append(len);
+                        } else if (kind == 4) {
+                            long off = offset(o);
+                            int len = length();
+                            boolean keep = r.nextBoolean();
+                            t.zeroRange(new ObjectId(target), off, len, keep);
+                            applyToModel.add(() -> {
+                                if (!keep && off + len > o.data.length) {
+                                    o.data = Arrays.copyOf(o.data, (int) (off + len));
+                                }
+                                int from = (int) Math.min(off, o.data.length);
+                                Arrays.fill(o.data, from, (int) Math.min(off + len, o.data.length), (byte) 0);
+                                o.blocksPastEnd |= keep && off + len > o.data.length;
+                            });
+                            sb.append(keep ? " zero-keep " : " zero ").append(target).append('@').append(off)
+                                    .append('+').append(len);
                         } else {
                             long off = offset(o);
                             int len = length();

@@ -296,7 +296,9 @@ class PoolTest {
             assertTrue(pool.find(id).isEmpty());
             assertThrows(D4Exception.ObjectNotFound.class, () -> pool.get(id));
             assertThrows(D4Exception.ObjectNotFound.class, () -> read(pool, id, 0, 10));
-            assertTrue(pool.info().freeBytes() < full + MIB, "blocks return only once the delete is durable");
+            // Reported at once, as ext4's statfs does; reused only once the delete is durable (an
+            // allocation that needs them syncs first): CrashRecoveryTest checks the reuse side.
+            assertTrue(pool.info().freeBytes() - full >= 8 * MIB - 64 * BLOCK, "the delete's blocks count as free at once");
             pool.sync();
             long after = pool.info().freeBytes();
             assertTrue(after - full >= 8 * MIB - 64 * BLOCK, "free space back after sync: " + full + " -> " + after);

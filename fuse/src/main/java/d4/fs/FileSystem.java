@@ -576,8 +576,16 @@ public final class FileSystem {
 
     /** Sets access and modification times; null keeps a time. ctime becomes now. */
     public void utimens(String path, Timestamp atime, Timestamp mtime) {
+        utimens(path, atime, mtime, Timestamp.now());
+    }
+
+    /**
+     * As above with the request's instant {@code now}: UTIME_NOW for both times and the ctime that
+     * follows are one instant, as the kernel takes one for the whole call.
+     */
+    public void utimens(String path, Timestamp atime, Timestamp mtime, Timestamp now) {
         setAttrs(resolve(path), i -> i.withTimes(atime == null ? i.atime() : atime, mtime == null ? i.mtime() : mtime,
-                Timestamp.now()));
+                now));
     }
 
     private void setAttrs(long id, java.util.function.UnaryOperator<Inode> change) {
@@ -618,6 +626,12 @@ public final class FileSystem {
         if (bytes == 0 || bytes > MAX_XATTR_NAME_BYTES) {
             throw new FsException(FsError.BUFFER_TOO_SMALL, "an extended attribute name of " + bytes + " bytes");
         }
+        for (String prefix : new String[] {"user.", "trusted.", "security.", "system."}) {
+            if (name.equals(prefix)) {
+                // The VFS answers a bare namespace prefix with EINVAL (xattr_resolve_name).
+                throw new FsException(FsError.INVALID, "an extended attribute name without a name after " + prefix);
+            }
+        }
         if (name.startsWith("user.")) {
             if (!i.isRegular() && !i.isDirectory()) {
                 throw new FsException(write ? FsError.NOT_PERMITTED : FsError.NO_ATTRIBUTE,
@@ -627,9 +641,6 @@ public final class FileSystem {
         }
         if (name.startsWith("trusted.") || name.startsWith("security.") || name.equals(Acl.ACCESS)
                 || name.equals(Acl.DEFAULT)) {
-            if (name.indexOf('.') == name.length() - 1) {
-                throw new FsException(FsError.NOT_SUPPORTED, "an extended attribute name without a name after its prefix");
-            }
             return;
         }
         throw new FsException(FsError.NOT_SUPPORTED, "extended attribute namespace of " + name);
@@ -812,6 +823,16 @@ public final class FileSystem {
 
     /** Writes at {@code offset} and updates mtime and ctime; returns the byte count. */
     public int write(long id, long offset, MemorySegment src) {
+        return write(id, offset, src, Caller.ROOT, gid -> true);
+    }
+
+    /**
+     * Writes as {@code caller}. A write by someone other than root who is not in the file's group
+     * clears its setgid bit, as the kernel's setattr_should_drop_sgid says; FUSE's own killpriv only
+     * covers setuid and setgid-with-group-exec, so that one case is d4's. {@code inGroup} answers
+     * membership (supplementary groups included) and is asked only in that case.
+     */
+    public int write(long id, long offset, MemorySegment src, Caller caller, java.util.function.IntPredicate inGroup) {
         if (offset < 0) {
             throw new FsException(FsError.INVALID, "negative offset");
         }
@@ -822,13 +843,17 @@ public final class FileSystem {
             }
             t.write(new ObjectId(id), offset, src);
             Timestamp now = Timestamp.now();
-            t.setAttrs(new ObjectId(id), i.withTimes(i.atime(), now, now).encodeAttrs());
+            Inode changed = i;
+            if ((i.mode() & 02000) != 0 && !caller.isRoot() && caller.gid() != i.gid() && !inGroup.test(i.gid())) {
+                changed = i.withMode(i.mode() & ~02000);
+            }
+            t.setAttrs(new ObjectId(id), changed.withTimes(i.atime(), now, now).encodeAttrs());
             t.commit();
             return (int) src.byteSize();
         }
     }
 
-    public static final int FALLOC_FL_KEEP_SIZE = 0x01, FALLOC_FL_PUNCH_HOLE = 0x02;
+    public static final int FALLOC_FL_KEEP_SIZE = 0x01, FALLOC_FL_PUNCH_HOLE = 0x02, FALLOC_FL_ZERO_RANGE = 0x10;
     /** fallocate works in steps of this many bytes, each one transaction (a journal record has a limit). */
     private static final long FALLOCATE_STEP_BYTES = 256L << 20;
 
@@ -847,8 +872,10 @@ public final class FileSystem {
             throw new FsException(FsError.FILE_TOO_BIG, "fallocate beyond the largest file");
         }
         boolean punch = (mode & FALLOC_FL_PUNCH_HOLE) != 0;
+        boolean zero = (mode & FALLOC_FL_ZERO_RANGE) != 0;
         boolean keepSize = (mode & FALLOC_FL_KEEP_SIZE) != 0;
-        if ((mode & ~(FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE)) != 0 || (punch && !keepSize)) {
+        if ((mode & ~(FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE)) != 0 || (punch && !keepSize)
+                || (punch && zero)) {
             throw new FsException(FsError.NOT_SUPPORTED, "fallocate mode 0x" + Integer.toHexString(mode));
         }
         for (long from = offset; from < offset + length; from += FALLOCATE_STEP_BYTES) {
@@ -863,6 +890,8 @@ public final class FileSystem {
                 }
                 if (punch) {
                     t.punchHole(new ObjectId(id), from, step);
+                } else if (zero) {
+                    t.zeroRange(new ObjectId(id), from, step, keepSize);
                 } else {
                     t.allocate(new ObjectId(id), from, step, keepSize);
                 }

@@ -80,7 +80,7 @@ public final class FuseAdapter extends FuseStubFS {
                 "auto_cache",
                 "default_permissions",
                 "allow_other",
-                "attr_timeout=1",
+                "attr_timeout=0",
                 "entry_timeout=1",
                 "negative_timeout=0");
     }
@@ -293,7 +293,10 @@ public final class FuseAdapter extends FuseStubFS {
     public int write(String path, Pointer buf, long size, long offset, FuseFileInfo fi) {
         return call("write", path, () -> {
             MemorySegment src = MemorySegment.ofAddress(buf.address()).reinterpret(size);
-            return fs.write(handle(fi), offset, src);
+            FuseContext ctx = getContext();
+            int pid = ctx.pid.intValue();
+            return fs.write(handle(fi), offset, src, new Caller(ctx.uid.intValue(), ctx.gid.intValue(), 0),
+                    gid -> ProcessGroups.contains(pid, gid));
         });
     }
 
@@ -384,18 +387,19 @@ public final class FuseAdapter extends FuseStubFS {
     @Override
     public int utimens(String path, Timespec[] timespec) {
         return call("utimens", path, () -> {
-            fs.utimens(path, time(timespec[0]), time(timespec[1]));
+            Timestamp now = Timestamp.now(); // one instant for the whole call, as the kernel takes
+            fs.utimens(path, time(timespec[0], now), time(timespec[1], now), now);
             return 0;
         });
     }
 
-    private static Timestamp time(Timespec t) {
+    private static Timestamp time(Timespec t, Timestamp now) {
         long nsec = t.tv_nsec.longValue();
         if (nsec == UTIME_OMIT) {
             return null;
         }
         if (nsec == UTIME_NOW) {
-            return Timestamp.now();
+            return now;
         }
         return new Timestamp(t.tv_sec.get(), (int) nsec);
     }

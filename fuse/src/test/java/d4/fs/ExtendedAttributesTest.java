@@ -192,7 +192,7 @@ class ExtendedAttributesTest {
             assertEquals(expected, back[i], "byte " + i);
         }
         assertEquals(FsError.NOT_SUPPORTED, errorOf(() -> fs.fallocate(f.id(), FileSystem.FALLOC_FL_PUNCH_HOLE, 0, 4096)));
-        assertEquals(FsError.NOT_SUPPORTED, errorOf(() -> fs.fallocate(f.id(), 0x10, 0, 4096)));
+        assertEquals(FsError.NOT_SUPPORTED, errorOf(() -> fs.fallocate(f.id(), 0x08, 0, 4096)), "collapse range");
         assertEquals(FsError.INVALID, errorOf(() -> fs.fallocate(f.id(), 0, 0, 0)));
         fs.release(f.id());
         reopen();
@@ -202,6 +202,53 @@ class ExtendedAttributesTest {
         fs.read(g.id(), 0, MemorySegment.ofArray(again));
         assertArrayEquals(back, again);
         fs.release(g.id());
+    }
+
+    @Test
+    void zeroRangeZeroesWithRealBlocksAndNamesNeedASuffix() {
+        Inode f = fs.create("/z", 0644, alice);
+        byte[] data = new byte[4 * 4096];
+        java.util.Arrays.fill(data, (byte) 9);
+        fs.write(f.id(), 0, MemorySegment.ofArray(data));
+        fs.fallocate(f.id(), FileSystem.FALLOC_FL_ZERO_RANGE | FileSystem.FALLOC_FL_KEEP_SIZE, 10, 4096 * 2);
+        byte[] back = new byte[data.length];
+        fs.read(f.id(), 0, MemorySegment.ofArray(back));
+        for (int i = 0; i < back.length; i++) {
+            assertEquals(i >= 10 && i < 10 + 8192 ? 0 : 9, back[i], "byte " + i);
+        }
+        assertEquals(4 * 4096, fs.getattr(f.id()).allocatedBytes(), "zeroed, still allocated");
+        fs.fallocate(f.id(), FileSystem.FALLOC_FL_ZERO_RANGE, 4 * 4096, 4096);
+        assertEquals(5 * 4096, fs.getattr(f.id()).sizeBytes(), "without KEEP_SIZE the size grows");
+        assertEquals(FsError.NOT_SUPPORTED, errorOf(() -> fs.fallocate(f.id(),
+                FileSystem.FALLOC_FL_ZERO_RANGE | FileSystem.FALLOC_FL_PUNCH_HOLE | FileSystem.FALLOC_FL_KEEP_SIZE, 0, 1)));
+        fs.release(f.id());
+        assertEquals(FsError.INVALID, errorOf(() -> fs.setxattr("/z", "user.", utf8("x"), 0)));
+        assertEquals(FsError.INVALID, errorOf(() -> fs.setxattr("/z", "trusted.", utf8("x"), 0)));
+        assertEquals(FsError.NOT_SUPPORTED, errorOf(() -> fs.setxattr("/z", "other.x", utf8("x"), 0)));
+    }
+
+    @Test
+    void aWriteByAnOutsiderClearsSetgidButNotByAMember() {
+        Inode f = fs.create("/sg", 02664, Caller.ROOT);
+        fs.chown("/sg", 0, 500);
+        fs.chmod("/sg", 02664);
+        fs.write(f.id(), 0, MemorySegment.ofArray(utf8("member")), new Caller(1000, 1000), gid -> gid == 500);
+        assertEquals(02664, fs.getattr("/sg").mode() & 07777, "a member of the file's group keeps setgid");
+        fs.write(f.id(), 0, MemorySegment.ofArray(utf8("root")), Caller.ROOT, gid -> false);
+        assertEquals(02664, fs.getattr("/sg").mode() & 07777, "root keeps it");
+        fs.write(f.id(), 0, MemorySegment.ofArray(utf8("other")), new Caller(1000, 1000), gid -> false);
+        assertEquals(0664, fs.getattr("/sg").mode() & 07777, "an outsider's write clears it");
+        fs.release(f.id());
+    }
+
+    @Test
+    void utimeNowIsOneInstant() {
+        fs.release(fs.create("/t", 0644, alice).id());
+        Timestamp now = Timestamp.now();
+        fs.utimens("/t", now, now, now);
+        Inode i = fs.getattr("/t");
+        assertEquals(i.atime(), i.mtime());
+        assertEquals(i.mtime(), i.ctime());
     }
 
     @Test
