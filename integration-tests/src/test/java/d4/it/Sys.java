@@ -31,7 +31,8 @@ public final class Sys {
     public static final int EPERM = 1, ENOENT = 2, EINTR = 4, EIO = 5, EBADF = 9, EAGAIN = 11, EACCES = 13,
             EEXIST = 17, EXDEV = 18, ENODEV = 19, ENOTDIR = 20, EISDIR = 21, EINVAL = 22, EFBIG = 27, ENOSPC = 28,
             ESPIPE = 29, EROFS = 30, EMLINK = 31, ERANGE = 34, EDEADLK = 35, ENAMETOOLONG = 36, ENOSYS = 38,
-            ENOTEMPTY = 39, ELOOP = 40, ENODATA = 61, EOPNOTSUPP = 95, ENOTSUP = 95, E2BIG = 7, ETXTBSY = 26;
+            ENOTEMPTY = 39, ELOOP = 40, ENODATA = 61, EOPNOTSUPP = 95, ENOTSUP = 95, E2BIG = 7, ETXTBSY = 26, ENXIO = 6,
+            EBUSY = 16, EWOULDBLOCK = EAGAIN;
 
     // open flags (x86_64)
     public static final int O_RDONLY = 0, O_WRONLY = 1, O_RDWR = 2, O_CREAT = 0100, O_EXCL = 0200, O_NOCTTY = 0400,
@@ -47,7 +48,12 @@ public final class Sys {
     public static final int XATTR_CREATE = 1, XATTR_REPLACE = 2;
     public static final int F_GETLK = 5, F_SETLK = 6, F_SETLKW = 7, F_RDLCK = 0, F_WRLCK = 1, F_UNLCK = 2;
     public static final int LOCK_SH = 1, LOCK_EX = 2, LOCK_NB = 4, LOCK_UN = 8;
-    public static final int FALLOC_FL_KEEP_SIZE = 1, FALLOC_FL_PUNCH_HOLE = 2;
+    public static final int FALLOC_FL_KEEP_SIZE = 1, FALLOC_FL_PUNCH_HOLE = 2, FALLOC_FL_ZERO_RANGE = 0x10;
+    /** d_type values of a directory entry (dirent.h). */
+    public static final int DT_UNKNOWN = 0, DT_FIFO = 1, DT_CHR = 2, DT_DIR = 4, DT_BLK = 6, DT_REG = 8, DT_LNK = 10,
+            DT_SOCK = 12;
+    /** statfs f_type values. */
+    public static final long EXT4_SUPER_MAGIC = 0xEF53, FUSE_SUPER_MAGIC = 0x65735546;
     public static final int R_OK = 4, W_OK = 2, X_OK = 1, F_OK = 0;
 
     private static final Linker LINKER = Linker.nativeLinker();
@@ -106,6 +112,8 @@ public final class Sys {
     private static final MethodHandle FCNTL_PTR = variadic("fcntl", FunctionDescriptor.of(INT, INT, INT, PTR), 2);
     private static final MethodHandle FALLOCATE = fn("fallocate", FunctionDescriptor.of(INT, INT, INT, LONG, LONG));
     private static final MethodHandle STATFS = fn("statfs", FunctionDescriptor.of(INT, PTR, PTR));
+    private static final MethodHandle GETDENTS64 = fn("getdents64", FunctionDescriptor.of(LONG, INT, PTR, LONG));
+    private static final MethodHandle LREMOVEXATTR = fn("lremovexattr", FunctionDescriptor.of(INT, PTR, PTR));
 
     /** A C string of the UTF-8 bytes of {@code s}. */
     public static byte[] path(String s) {
@@ -250,6 +258,11 @@ public final class Sys {
     }
 
     public static int symlink(String target, String p) {
+        return symlink(path(target), p);
+    }
+
+    /** A symlink whose target is any byte string (not necessarily UTF-8). */
+    public static int symlink(byte[] target, String p) {
         return (int) call((a, s) -> result((int) SYMLINK.invokeExact(s, cstr(a, target), cstr(a, p)), s));
     }
 
@@ -435,6 +448,10 @@ public final class Sys {
         return (int) call((a, s) -> result((int) REMOVEXATTR.invokeExact(s, cstr(a, p), cstr(a, name)), s));
     }
 
+    public static int lremovexattr(String p, String name) {
+        return (int) call((a, s) -> result((int) LREMOVEXATTR.invokeExact(s, cstr(a, p), cstr(a, name)), s));
+    }
+
     public static int flock(int fd, int op) {
         return (int) call((a, s) -> result((int) FLOCK.invokeExact(s, fd, op), s));
     }
@@ -462,6 +479,50 @@ public final class Sys {
 
     public static int fallocate(int fd, int mode, long offset, long length) {
         return (int) call((a, s) -> result((int) FALLOCATE.invokeExact(s, fd, mode, offset, length), s));
+    }
+
+    /** glibc's makedev: the dev_t of a device number (the kernel keeps 12 bits of major, 20 of minor). */
+    public static long makedev(long major, long minor) {
+        return ((major & 0xfff) << 8) | ((major & ~0xfffL) << 32) | (minor & 0xff) | ((minor & ~0xffL) << 12);
+    }
+
+    /** One entry of a getdents64 result: the name is the raw bytes the kernel gave. */
+    public record Dirent(long ino, long off, int type, byte[] name) {
+        public String nameString() {
+            return new String(name, StandardCharsets.UTF_8);
+        }
+    }
+
+    /** One getdents64 call's result: the byte count (0 at the end of the directory) or -errno, and its entries. */
+    public record Dirents(long result, List<Dirent> entries) {}
+
+    /**
+     * getdents64(fd, buf, bufferSize): the next entries of an open directory. Each entry's {@code off} is
+     * what lseek(fd, off, SEEK_SET) takes to continue after it (telldir/seekdir).
+     */
+    public static Dirents getdents(int fd, int bufferSize) {
+        Dirents[] out = new Dirents[1];
+        call((a, s) -> {
+            MemorySegment buf = a.allocate(bufferSize, 8);
+            long r = result((long) GETDENTS64.invokeExact(s, fd, buf, (long) bufferSize), s);
+            List<Dirent> entries = new ArrayList<>();
+            // struct linux_dirent64: u64 d_ino, s64 d_off, u16 d_reclen, u8 d_type, NUL-terminated d_name
+            for (long pos = 0; r > 0 && pos < r; ) {
+                int reclen = Short.toUnsignedInt(buf.get(ValueLayout.JAVA_SHORT_UNALIGNED, pos + 16));
+                long nameStart = pos + 19;
+                long nameEnd = nameStart;
+                while (buf.get(ValueLayout.JAVA_BYTE, nameEnd) != 0) {
+                    nameEnd++;
+                }
+                entries.add(new Dirent(buf.get(ValueLayout.JAVA_LONG_UNALIGNED, pos),
+                        buf.get(ValueLayout.JAVA_LONG_UNALIGNED, pos + 8), Byte.toUnsignedInt(buf.get(ValueLayout.JAVA_BYTE, pos + 18)),
+                        buf.asSlice(nameStart, nameEnd - nameStart).toArray(ValueLayout.JAVA_BYTE)));
+                pos += reclen;
+            }
+            out[0] = new Dirents(r, entries);
+            return r;
+        });
+        return out[0];
     }
 
     /** statfs: {f_type, f_bsize, f_blocks, f_bfree, f_bavail, f_files, f_ffree, f_namelen} or {-errno}. */
