@@ -64,6 +64,7 @@ final class ScrubCommand implements Callable<Integer> {
                 case "done" -> {
                     long files = Long.parseLong(head[1]);
                     long bytes = Long.parseLong(head[2]);
+                    long repaired = Long.parseLong(head[3]);
                     bar.finish(bytes, bytes);
                     int damaged = 0;
                     for (int i = 1; i < lines.length; i++) {
@@ -76,6 +77,9 @@ final class ScrubCommand implements Callable<Integer> {
                             damaged++;
                             System.out.println("damaged metadata: " + f[1]);
                         }
+                    }
+                    if (repaired > 0) {
+                        System.out.println("repaired: " + repaired + " damaged block copies rewritten from their good copy");
                     }
                     System.out.println("d4 scrub: " + files + " files, " + ByteSize.format(bytes) + " verified: "
                             + (damaged == 0 ? "no damage" : damaged + " damaged ranges; reads there fail with EIO:"

@@ -67,7 +67,7 @@ final class ScrubJob {
     }
 
     /**
-     * The control reply: "idle", "running FILES BYTES TOTAL", "failed MESSAGE", or "done FILES BYTES"
+     * The control reply: "idle", "running FILES BYTES TOTAL", "failed MESSAGE", or "done FILES BYTES REPAIRED"
      * followed by one tab-separated line per damaged range ("damage PATH FROM TO DETAIL") and per
      * metadata problem ("metadata PROBLEM").
      */
@@ -81,7 +81,8 @@ final class ScrubJob {
         if (report == null) {
             return "running " + files + " " + bytes + " " + totalBytes;
         }
-        StringBuilder b = new StringBuilder("done " + report.files() + " " + report.bytesVerified() + "\n");
+        StringBuilder b = new StringBuilder("done " + report.files() + " " + report.bytesVerified() + " "
+                + report.repairedBlocks() + "\n");
         for (Scrub.Damage d : report.damaged()) {
             b.append("damage\t").append(d.path().replace('\t', ' ').replace('\n', ' ')).append('\t').append(d.fromByte())
                     .append('\t').append(d.toByte()).append('\t').append(d.detail()).append('\n');

@@ -54,6 +54,9 @@ public final class Pool implements AutoCloseable {
     private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
     private final java.util.concurrent.atomic.AtomicLong checksumFailures = new java.util.concurrent.atomic.AtomicLong();
     private boolean readOnly; // set once, before the pool is handed out
+    /** How many copies of each data block the pool keeps (1, or 2 on different volumes). */
+    private final int copies;
+    private final java.util.concurrent.atomic.AtomicLong repairedBlocks = new java.util.concurrent.atomic.AtomicLong();
     private List<String> spaceProblems = List.of();
     private final List<CommitListener> commitListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
     private final PoolOptions options;
@@ -82,6 +85,7 @@ public final class Pool implements AutoCloseable {
         this.slot = slot;
         this.imageRuns = imageRuns;
         this.options = options;
+        this.copies = volumes.getFirst().superblock().copies();
         this.buffers = new IoBuffers(16);
         this.flusher = Thread.ofPlatform().name("d4-flusher-" + name).daemon(true).unstarted(this::flushLoop);
     }
@@ -94,9 +98,24 @@ public final class Pool implements AutoCloseable {
      * sparse with its size. Returns the new pool's UUID.
      */
     public static UUID format(String name, List<VolumeSpec> specs) {
+        return format(name, specs, 1);
+    }
+
+    /**
+     * As {@link #format(String, List)}, keeping {@code copies} (1 or 2) of every data block: with 2,
+     * each block is written to two different volumes, so the pool needs at least two.
+     */
+    public static UUID format(String name, List<VolumeSpec> specs, int copies) {
         checkPoolName(name);
         if (specs.isEmpty()) {
             throw new D4Exception.InvalidArgument("a pool needs at least one volume");
+        }
+        if (copies != 1 && copies != 2) {
+            throw new D4Exception.InvalidArgument("copies must be 1 or 2, not " + copies);
+        }
+        if (copies == 2 && specs.size() < 2) {
+            throw new D4Exception.InvalidArgument("a pool with 2 copies needs at least 2 volumes (each copy of a block"
+                    + " goes to a different volume); give another --volume");
         }
         UUID poolUuid = UUID.randomUUID();
         long created = System.currentTimeMillis();
@@ -117,7 +136,8 @@ public final class Pool implements AutoCloseable {
             long journalBlocks = i == 0 ? journalBlocksFor(blocks) : 0;
             long dataStart = Superblock.FIRST_FREE_BLOCK + journalBlocks;
             superblocks.add(new Superblock(Superblock.FORMAT_VERSION, Limits.BLOCK_BYTES, poolUuid, UUID.randomUUID(), i,
-                    specs.size(), size, Superblock.FIRST_FREE_BLOCK, journalBlocks, dataStart, blocks - 1, created, name));
+                    specs.size(), size, Superblock.FIRST_FREE_BLOCK, journalBlocks, dataStart, blocks - 1, created, name,
+                    copies));
         }
         List<Path> created0 = new ArrayList<>();
         try {
@@ -547,17 +567,28 @@ public final class Pool implements AutoCloseable {
             MemorySegment part = buf.asSlice((s - from) * Limits.BLOCK_BYTES, (t - s) * Limits.BLOCK_BYTES);
             Volume v = volumes.get(e.volume());
             long physical = e.physicalBlock() + (s - e.logicalBlock());
-            v.drive().read(physical * Limits.BLOCK_BYTES, part);
+            boolean readFailed = false;
+            try {
+                v.drive().read(physical * Limits.BLOCK_BYTES, part);
+            } catch (D4Exception.DriveFailure f) {
+                if (!e.mirrored()) {
+                    throw f;
+                }
+                readFailed = true; // every block of the range comes from the other copy below
+            }
             CRC32C crc = new CRC32C();
             for (long b = s; b < t; b++) {
+                MemorySegment block = part.asSlice((b - s) * Limits.BLOCK_BYTES, Limits.BLOCK_BYTES);
                 crc.reset();
-                crc.update(part.asSlice((b - s) * Limits.BLOCK_BYTES, Limits.BLOCK_BYTES).asByteBuffer());
-                if ((int) crc.getValue() != e.crcOf(b)) {
+                crc.update(block.asByteBuffer());
+                if (readFailed || (int) crc.getValue() != e.crcOf(b)) {
                     checksumFailures.incrementAndGet();
-                    throw new D4Exception.Corruption("data block " + b + " (bytes " + b * Limits.BLOCK_BYTES + "-"
-                            + ((b + 1) * Limits.BLOCK_BYTES - 1) + ") of object " + id.value() + " fails its checksum"
-                            + " (volume " + v.path() + ", block " + (e.physicalBlock() + (b - e.logicalBlock()))
-                            + "): the drive returned damaged data");
+                    if (!e.mirrored() || !readOtherCopy(id, e, b, block)) {
+                        throw new D4Exception.Corruption("data block " + b + " (bytes " + b * Limits.BLOCK_BYTES + "-"
+                                + ((b + 1) * Limits.BLOCK_BYTES - 1) + ") of object " + id.value() + " fails its checksum"
+                                + (e.mirrored() ? " in both copies" : "") + " (volume " + v.path() + ", block "
+                                + (e.physicalBlock() + (b - e.logicalBlock())) + "): the drive returned damaged data");
+                    }
                 }
             }
             next = t;
@@ -686,28 +717,68 @@ public final class Pool implements AutoCloseable {
     }
 
     private void verifyRange(ObjectId id, Extent e, long from, long to, MemorySegment buf, List<DamagedRange> out) {
-        Volume v = volumes.get(e.volume());
-        MemorySegment part = buf.asSlice(0, (to - from) * Limits.BLOCK_BYTES);
-        long physical = e.physicalBlock() + (from - e.logicalBlock());
-        try {
-            v.drive().read(physical * Limits.BLOCK_BYTES, part);
-        } catch (D4Exception.DriveFailure f) {
-            addDamage(out, from * Limits.BLOCK_BYTES, to * Limits.BLOCK_BYTES,
-                    "unreadable (volume " + v.path() + ", blocks " + physical + "-" + (physical + to - from - 1) + "): "
-                            + f.getMessage());
+        int blocks = (int) (to - from);
+        MemorySegment first = buf.asSlice(0, (long) blocks * Limits.BLOCK_BYTES);
+        boolean[] firstBad = readAndCheck(e.volume(), e.physicalBlock() + (from - e.logicalBlock()), e, from, first);
+        if (!e.mirrored()) {
+            Volume v = volumes.get(e.volume());
+            for (int i = 0; i < blocks; i++) {
+                if (firstBad[i]) {
+                    long b = from + i;
+                    addDamage(out, b * Limits.BLOCK_BYTES, (b + 1) * Limits.BLOCK_BYTES, "checksum mismatch or read error"
+                            + " (volume " + v.path() + ", block " + (e.physicalBlock() + (b - e.logicalBlock())) + ")");
+                }
+            }
             return;
         }
-        CRC32C crc = new CRC32C();
-        for (long b = from; b < to; b++) {
-            crc.reset();
-            crc.update(part.asSlice((b - from) * Limits.BLOCK_BYTES, Limits.BLOCK_BYTES).asByteBuffer());
-            if ((int) crc.getValue() != e.crcOf(b)) {
-                checksumFailures.incrementAndGet();
-                long pb = e.physicalBlock() + (b - e.logicalBlock());
-                addDamage(out, b * Limits.BLOCK_BYTES, (b + 1) * Limits.BLOCK_BYTES,
-                        "checksum mismatch (volume " + v.path() + ", block " + pb + ")");
+        // Two copies: check the second too, and rewrite whichever copy is damaged from the good one.
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment second = arena.allocate((long) blocks * Limits.BLOCK_BYTES, Limits.BLOCK_BYTES);
+            long secondStart = e.mirrorPhysicalBlock() + (from - e.logicalBlock());
+            boolean[] secondBad = readAndCheck(e.mirrorVolume(), secondStart, e, from, second);
+            for (int i = 0; i < blocks; i++) {
+                long b = from + i;
+                long offset = (long) i * Limits.BLOCK_BYTES;
+                if (firstBad[i] && secondBad[i]) {
+                    addDamage(out, b * Limits.BLOCK_BYTES, (b + 1) * Limits.BLOCK_BYTES, "both copies damaged (volume "
+                            + volumes.get(e.volume()).path() + ", block " + (e.physicalBlock() + (b - e.logicalBlock()))
+                            + "; volume " + volumes.get(e.mirrorVolume()).path() + ", block " + (secondStart + i) + ")");
+                } else if (firstBad[i] || secondBad[i]) {
+                    int badVolume = firstBad[i] ? e.volume() : e.mirrorVolume();
+                    long badBlock = firstBad[i] ? e.physicalBlock() + (b - e.logicalBlock()) : secondStart + i;
+                    MemorySegment good = (firstBad[i] ? second : first).asSlice(offset, Limits.BLOCK_BYTES);
+                    if (!readOnly) {
+                        volumes.get(badVolume).drive().write(badBlock * Limits.BLOCK_BYTES, good);
+                        repairedBlocks.incrementAndGet();
+                        LOG.log(Level.WARNING, "pool {0}: scrub rewrote block {1} of object {2} on {3} (block {4}) from its"
+                                + " other copy", name, b, id.value(), volumes.get(badVolume).path(), badBlock);
+                    }
+                }
             }
         }
+    }
+
+    /** Reads blocks of one copy and marks those that fail their checksum (all of them on a read error). */
+    private boolean[] readAndCheck(int volume, long physicalStart, Extent e, long fromLogical, MemorySegment dst) {
+        int blocks = (int) (dst.byteSize() / Limits.BLOCK_BYTES);
+        boolean[] bad = new boolean[blocks];
+        try {
+            volumes.get(volume).drive().read(physicalStart * Limits.BLOCK_BYTES, dst);
+        } catch (D4Exception.DriveFailure f) {
+            java.util.Arrays.fill(bad, true);
+            checksumFailures.addAndGet(blocks);
+            return bad;
+        }
+        CRC32C crc = new CRC32C();
+        for (int i = 0; i < blocks; i++) {
+            crc.reset();
+            crc.update(dst.asSlice((long) i * Limits.BLOCK_BYTES, Limits.BLOCK_BYTES).asByteBuffer());
+            if ((int) crc.getValue() != e.crcOf(fromLogical + i)) {
+                bad[i] = true;
+                checksumFailures.incrementAndGet();
+            }
+        }
+        return bad;
     }
 
     private static void addDamage(List<DamagedRange> out, long from, long to, String detail) {
@@ -717,6 +788,43 @@ public final class Pool implements AutoCloseable {
         } else {
             out.add(new DamagedRange(from, to, detail));
         }
+    }
+
+    /**
+     * The first copy of logical block {@code b} is damaged: reads the second into {@code block}; if
+     * it verifies, rewrites the first copy in place with it (the extent's checksum already describes
+     * these bytes, so no metadata changes, and a crash mid-rewrite leaves the good copy) and counts
+     * a repair. Returns false when the second copy is damaged too.
+     */
+    private boolean readOtherCopy(ObjectId id, Extent e, long b, MemorySegment block) {
+        long offset = b - e.logicalBlock();
+        Volume mirror = volumes.get(e.mirrorVolume());
+        try {
+            mirror.drive().read((e.mirrorPhysicalBlock() + offset) * Limits.BLOCK_BYTES, block);
+        } catch (D4Exception.DriveFailure f) {
+            return false;
+        }
+        CRC32C crc = new CRC32C();
+        crc.update(block.asByteBuffer());
+        if ((int) crc.getValue() != e.crcOf(b)) {
+            checksumFailures.incrementAndGet();
+            return false;
+        }
+        Volume primary = volumes.get(e.volume());
+        long physical = e.physicalBlock() + offset;
+        if (!readOnly) {
+            try {
+                primary.drive().write(physical * Limits.BLOCK_BYTES, block);
+                repairedBlocks.incrementAndGet();
+                LOG.log(Level.WARNING, "pool {0}: block {1} of object {2} was damaged on {3} (block {4}); rewritten from"
+                        + " its copy on {5}", name, b, id.value(), primary.path(), physical, mirror.path());
+            } catch (D4Exception e2) {
+                LOG.log(Level.WARNING, "pool {0}: block {1} of object {2} is damaged on {3} and could not be rewritten"
+                        + " ({4}); reads use the copy on {5}", name, b, id.value(), primary.path(), e2.getMessage(),
+                        mirror.path());
+            }
+        }
+        return true;
     }
 
     public PoolInfo info() {
@@ -740,8 +848,10 @@ public final class Pool implements AutoCloseable {
                 }
             }
             long available = Math.max(0, space.freeBlocks() + pending - reserveBlocks()) * Limits.BLOCK_BYTES;
-            return new PoolInfo(name, uuid, Limits.BLOCK_BYTES, vols, capacity, available, index.objectCount(),
-                    volumes.getFirst().drive().engine(), checksumFailures.get());
+            // With two copies every block of data takes two: report what files can still hold.
+            return new PoolInfo(name, uuid, Limits.BLOCK_BYTES, vols, capacity / copies, available / copies,
+                    index.objectCount(), volumes.getFirst().drive().engine(), checksumFailures.get(), copies,
+                    repairedBlocks.get());
         } finally {
             lock.readLock().unlock();
         }
@@ -794,6 +904,50 @@ public final class Pool implements AutoCloseable {
                 + slot.tableRuns().stream().mapToLong(Run::lengthBlocks).sum();
         long journalUsed = journal.usedBytes() / Limits.BLOCK_BYTES;
         return ckpt + 3 * journalUsed + 256;
+    }
+
+    /** Where new data goes: one run, and in pools with two copies a run of the same length on another volume. */
+    record Placement(Run primary, Run mirror) {
+        int lengthBlocks() {
+            return primary.lengthBlocks();
+        }
+
+        Extent extent(long logicalBlock, int[] crcs) {
+            return mirror == null ? new Extent(logicalBlock, primary.volume(), primary.startBlock(), primary.lengthBlocks(), crcs)
+                    : new Extent(logicalBlock, primary.volume(), primary.startBlock(), primary.lengthBlocks(), crcs,
+                            mirror.volume(), mirror.startBlock());
+        }
+    }
+
+    /** Allocates up to {@code maxBlocks} for new data, in every copy the pool keeps. */
+    Placement allocatePlacement(int maxBlocks) {
+        Run primary = allocateData(maxBlocks);
+        if (copies == 1) {
+            return new Placement(primary, null);
+        }
+        Run mirror;
+        try {
+            mirror = space.allocateOther(primary.volume(), primary.lengthBlocks(), reserveBlocks());
+        } catch (D4Exception.NoSpace e) {
+            space.free(primary);
+            throw e;
+        }
+        if (mirror.lengthBlocks() < primary.lengthBlocks()) {
+            int keep = mirror.lengthBlocks();
+            space.free(new Run(primary.volume(), primary.startBlock() + keep, primary.lengthBlocks() - keep));
+            primary = new Run(primary.volume(), primary.startBlock(), keep);
+        }
+        return new Placement(primary, mirror);
+    }
+
+    /** Writes the first {@code placement.lengthBlocks()} blocks of {@code data} to every copy. */
+    void writePlacement(Placement placement, MemorySegment data) {
+        MemorySegment part = data.asSlice(0, (long) placement.lengthBlocks() * Limits.BLOCK_BYTES);
+        volumes.get(placement.primary().volume()).drive().write(placement.primary().startBlock() * Limits.BLOCK_BYTES, part);
+        if (placement.mirror() != null) {
+            volumes.get(placement.mirror().volume()).drive().write(placement.mirror().startBlock() * Limits.BLOCK_BYTES,
+                    part);
+        }
     }
 
     /** Allocates one run for data, syncing once to release pending frees before reporting ENOSPC. */

@@ -8,6 +8,9 @@ import java.util.UUID;
  * A snapshot of a pool's identity and usage.
  *
  * @param checksumFailures data blocks that failed their checksum on a read or a scrub since open
+ * @param copies copies of every data block the pool keeps (1, or 2 on different volumes); capacity
+ *     and free space count what files can hold, so they are the volumes' divided by this
+ * @param repairedBlocks damaged copies rewritten from a good copy since open (pools with 2 copies)
  */
 public record PoolInfo(
         String name,
@@ -18,7 +21,9 @@ public record PoolInfo(
         long freeBytes,
         long objectCount,
         String ioEngine,
-        long checksumFailures) {
+        long checksumFailures,
+        int copies,
+        long repairedBlocks) {
 
     /** One volume of the pool. Capacity counts the data area only (not superblocks or journal). */
     public record VolumeInfo(int index, Path path, UUID uuid, long sizeBytes, long capacityBytes, long freeBytes) {}

@@ -114,8 +114,7 @@ public final class Txn implements AutoCloseable {
         try {
             long block = firstBlock;
             while (block < endBlock) {
-                Run run = pool.allocateData((int) Math.min(endBlock - block, chunkBlocks));
-                allocated.add(run);
+                Pool.Placement run = place((int) Math.min(endBlock - block, chunkBlocks));
                 long runEnd = block + run.lengthBlocks();
                 long runStartByte = block * Limits.BLOCK_BYTES;
                 MemorySegment data = buf.asSlice(0, (long) run.lengthBlocks() * Limits.BLOCK_BYTES);
@@ -133,9 +132,8 @@ public final class Txn implements AutoCloseable {
                 long copyTo = Math.min(end, runEnd * Limits.BLOCK_BYTES);
                 MemorySegment.copy(src, copyFrom - offset, data, copyFrom - runStartByte, copyTo - copyFrom);
                 int[] crcs = checksums(data, run.lengthBlocks());
-                pool.volumes().get(run.volume()).drive().write(run.startBlock() * Limits.BLOCK_BYTES, data);
-                ops.add(new Op.PutExtent(id.value(),
-                        new Extent(block, run.volume(), run.startBlock(), run.lengthBlocks(), crcs)));
+                pool.writePlacement(run, data);
+                ops.add(new Op.PutExtent(id.value(), run.extent(block, crcs)));
                 block = runEnd;
             }
         } finally {
@@ -185,11 +183,9 @@ public final class Txn implements AutoCloseable {
                     MemorySegment one = buf.asSlice(0, Limits.BLOCK_BYTES);
                     pool.readBlocksLocked(id, block, block + 1, one);
                     one.asSlice(sizeBytes % Limits.BLOCK_BYTES).fill((byte) 0);
-                    Run run = pool.allocateData(1);
-                    allocated.add(run);
-                    pool.volumes().get(run.volume()).drive().write(run.startBlock() * Limits.BLOCK_BYTES, one);
-                    ops.add(new Op.PutExtent(id.value(),
-                            new Extent(block, run.volume(), run.startBlock(), 1, checksums(one, 1))));
+                    Pool.Placement run = place(1);
+                    pool.writePlacement(run, one);
+                    ops.add(new Op.PutExtent(id.value(), run.extent(block, checksums(one, 1))));
                 } finally {
                     pool.buffers().give(buf);
                 }
@@ -241,13 +237,11 @@ public final class Txn implements AutoCloseable {
         int chunkBlocks = Math.min((int) (zeros.byteSize() / Limits.BLOCK_BYTES), Limits.MAX_EXTENT_BLOCKS);
         long block = from;
         while (block < to) {
-            Run run = pool.allocateData((int) Math.min(to - block, chunkBlocks));
-            allocated.add(run);
-            pool.volumes().get(run.volume()).drive().write(run.startBlock() * Limits.BLOCK_BYTES,
-                    zeros.asSlice(0, (long) run.lengthBlocks() * Limits.BLOCK_BYTES));
+            Pool.Placement run = place((int) Math.min(to - block, chunkBlocks));
+            pool.writePlacement(run, zeros);
             int[] crcs = new int[run.lengthBlocks()];
             java.util.Arrays.fill(crcs, zeroCrc);
-            ops.add(new Op.PutExtent(id.value(), new Extent(block, run.volume(), run.startBlock(), run.lengthBlocks(), crcs)));
+            ops.add(new Op.PutExtent(id.value(), run.extent(block, crcs)));
             block += run.lengthBlocks();
         }
     }
@@ -331,13 +325,22 @@ public final class Txn implements AutoCloseable {
             pool.readBlocksLocked(id, block, block + 1, one);
             long base = block * Limits.BLOCK_BYTES;
             one.asSlice(from - base, to - from).fill((byte) 0);
-            Run run = pool.allocateData(1);
-            allocated.add(run);
-            pool.volumes().get(run.volume()).drive().write(run.startBlock() * Limits.BLOCK_BYTES, one);
-            ops.add(new Op.PutExtent(id.value(), new Extent(block, run.volume(), run.startBlock(), 1, checksums(one, 1))));
+            Pool.Placement run = place(1);
+            pool.writePlacement(run, one);
+            ops.add(new Op.PutExtent(id.value(), run.extent(block, checksums(one, 1))));
         } finally {
             pool.buffers().give(buf);
         }
+    }
+
+    /** Allocates new blocks (every copy), owned by this transaction until it commits. */
+    private Pool.Placement place(int maxBlocks) {
+        Pool.Placement p = pool.allocatePlacement(maxBlocks);
+        allocated.add(p.primary());
+        if (p.mirror() != null) {
+            allocated.add(p.mirror());
+        }
+        return p;
     }
 
     private static void checkRange(long offset, long length) {

@@ -12,15 +12,20 @@ import java.util.Set;
 /**
  * An online scrub: reads every data block of every file reachable from the root and checks it
  * against its checksum, then re-reads the published metadata. Damage is reported by path and byte
- * range; nothing is changed (with one copy of each block there is nothing to repair from). Runs
+ * range. In pools with two copies a damaged copy is rewritten from the good one (and counted);
+ * with one copy nothing is changed, as there is nothing to repair from. Runs
  * beside normal traffic: the pool's lock is taken per 1 MiB chunk, and the rate can be limited.
  */
 public final class Scrub {
     /** A damaged byte range of a file, by one of its paths. */
     public record Damage(String path, long fromByte, long toByte, String detail) {}
 
-    /** What a scrub found; clean when neither list has anything. */
-    public record Report(long files, long bytesVerified, List<Damage> damaged, List<String> metadataProblems) {
+    /**
+     * What a scrub found; clean when neither list has anything. {@code repairedBlocks}: damaged
+     * copies rewritten from their good copy (pools with two copies) during the scrub.
+     */
+    public record Report(long files, long bytesVerified, List<Damage> damaged, List<String> metadataProblems,
+            long repairedBlocks) {
         public boolean clean() {
             return damaged.isEmpty() && metadataProblems.isEmpty();
         }
@@ -52,6 +57,7 @@ public final class Scrub {
     public Report run() throws InterruptedException {
         startNanos = System.nanoTime();
         Pool pool = fs.pool();
+        long repairedBefore = pool.info().repairedBlocks();
         List<Damage> damaged = new ArrayList<>();
         Set<Long> seenLinked = new HashSet<>(); // inodes with several names: verified once
         ArrayDeque<String> dirs = new ArrayDeque<>();
@@ -95,7 +101,7 @@ public final class Scrub {
             }
         }
         List<String> metadata = pool.verifyMetadata();
-        return new Report(files, bytes, List.copyOf(damaged), metadata);
+        return new Report(files, bytes, List.copyOf(damaged), metadata, pool.info().repairedBlocks() - repairedBefore);
     }
 
     /** Counts verified bytes and sleeps as long as the scrub is ahead of its rate. */

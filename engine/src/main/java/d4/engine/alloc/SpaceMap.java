@@ -81,6 +81,30 @@ public final class SpaceMap {
         throw new D4Exception.NoSpace("the pool is full: free space by deleting files, or add a volume");
     }
 
+    /**
+     * Allocates up to {@code maxBlocks} contiguous blocks on any volume but {@code excludedVolume}
+     * (the second copy of a mirrored extent), keeping {@code reserveBlocks} free.
+     */
+    public synchronized Run allocateOther(int excludedVolume, int maxBlocks, long reserveBlocks) {
+        Invariant.check(maxBlocks > 0, "allocate %d blocks", maxBlocks);
+        long allowed = freeBlocks() - reserveBlocks;
+        if (allowed <= 0) {
+            throw new D4Exception.NoSpace("the pool is full: free space by deleting files, or add a volume");
+        }
+        maxBlocks = (int) Math.min(maxBlocks, allowed);
+        int best = -1;
+        for (int v = 0; v < used.length; v++) {
+            if (v != excludedVolume && freeBlocks[v] > 0 && (best < 0 || freeBlocks[v] > freeBlocks[best])) {
+                best = v;
+            }
+        }
+        if (best < 0) {
+            throw new D4Exception.NoSpace("no volume but " + excludedVolume + " has room for the second copy: free space"
+                    + " by deleting files, or add a volume");
+        }
+        return allocateOn(best, maxBlocks);
+    }
+
     private Run allocateOn(int v, int maxBlocks) {
         BitSet bits = used[v];
         int size = (int) (dataEnd[v] - dataStart[v]);

@@ -224,8 +224,8 @@ public final class Index {
                     Extent l = left.getValue();
                     int[] crcs = java.util.Arrays.copyOf(l.crcs(), l.lengthBlocks() + e.lengthBlocks());
                     System.arraycopy(e.crcs(), 0, crcs, l.lengthBlocks(), e.lengthBlocks());
-                    s.extents.put(l.logicalBlock(),
-                            new Extent(l.logicalBlock(), l.volume(), l.physicalBlock(), crcs.length, crcs));
+                    s.extents.put(l.logicalBlock(), new Extent(l.logicalBlock(), l.volume(), l.physicalBlock(), crcs.length,
+                            crcs, l.mirrorVolume(), l.mirrorPhysicalBlock()));
                 } else {
                     s.extents.put(e.logicalBlock(), e);
                 }
@@ -235,7 +235,7 @@ public final class Index {
                 Invariant.check(d.id() != 0, "delete of the pool object");
                 ObjectState s = existing(d.id());
                 for (Extent e : s.extents.values()) {
-                    freed.accept(e.run());
+                    e.runs().forEach(freed);
                 }
                 objects.remove(d.id());
             }
@@ -256,6 +256,8 @@ public final class Index {
         return l.endLogicalBlock() == r.logicalBlock()
                 && l.volume() == r.volume()
                 && l.physicalBlock() + l.lengthBlocks() == r.physicalBlock()
+                && l.mirrorVolume() == r.mirrorVolume()
+                && (!l.mirrored() || l.mirrorPhysicalBlock() + l.lengthBlocks() == r.mirrorPhysicalBlock())
                 && (long) l.lengthBlocks() + r.lengthBlocks() <= Limits.MAX_EXTENT_BLOCKS;
     }
 
@@ -285,7 +287,7 @@ public final class Index {
             }
             Extent gone = e.slice(from, to);
             s.allocatedBlocks -= gone.lengthBlocks();
-            freed.accept(gone.run());
+            gone.runs().forEach(freed);
         }
     }
 
@@ -293,7 +295,9 @@ public final class Index {
     public void forEachRun(java.util.function.BiConsumer<Long, Run> consumer) {
         for (ObjectState s : objects.values()) {
             for (Extent e : s.extents.values()) {
-                consumer.accept(s.id, e.run());
+                for (Run r : e.runs()) {
+                    consumer.accept(s.id, r);
+                }
             }
         }
     }

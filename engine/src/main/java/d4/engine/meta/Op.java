@@ -90,8 +90,16 @@ public sealed interface Op {
         }
     }
 
+    /** Bit 31 of the encoded length: a second location (i32 volume, i64 block) follows the length. */
+    int MIRRORED = 0x8000_0000;
+
     static void encodeExtent(Encoder e, Extent x) {
-        e.i64(x.logicalBlock()).i32(x.volume()).i64(x.physicalBlock()).i32(x.lengthBlocks());
+        e.i64(x.logicalBlock()).i32(x.volume()).i64(x.physicalBlock());
+        if (x.mirrored()) {
+            e.i32(x.lengthBlocks() | MIRRORED).i32(x.mirrorVolume()).i64(x.mirrorPhysicalBlock());
+        } else {
+            e.i32(x.lengthBlocks());
+        }
         for (int crc : x.crcs()) {
             e.i32(crc);
         }
@@ -101,16 +109,22 @@ public sealed interface Op {
         long logical = d.i64();
         int volume = d.i32();
         long physical = d.i64();
-        int length = d.i32();
-        if (logical < 0 || volume < 0 || physical < 0 || length <= 0 || length > Limits.MAX_EXTENT_BLOCKS) {
+        int rawLength = d.i32();
+        boolean mirrored = (rawLength & MIRRORED) != 0;
+        int length = rawLength & ~MIRRORED;
+        int mirrorVolume = mirrored ? d.i32() : -1;
+        long mirrorPhysical = mirrored ? d.i64() : 0;
+        if (logical < 0 || volume < 0 || physical < 0 || length <= 0 || length > Limits.MAX_EXTENT_BLOCKS
+                || mirrored && (mirrorVolume < 0 || mirrorVolume == volume || mirrorPhysical < 0)) {
             throw new D4Exception.Corruption(d.structure() + " holds an impossible extent (" + logical + ", " + volume
-                    + ", " + physical + ", " + length + ")");
+                    + ", " + physical + ", " + length + (mirrored ? ", mirror " + mirrorVolume + ", " + mirrorPhysical : "")
+                    + ")");
         }
         int[] crcs = new int[length];
         for (int i = 0; i < length; i++) {
             crcs[i] = d.i32();
         }
-        return new Extent(logical, volume, physical, length, crcs);
+        return new Extent(logical, volume, physical, length, crcs, mirrorVolume, mirrorPhysical);
     }
 
     static Op decode(Decoder d) {

@@ -27,7 +27,8 @@ public record Superblock(
         long dataStartBlock,
         long dataEndBlock,
         long createdEpochMillis,
-        String poolName) {
+        String poolName,
+        int copies) {
 
     public static final byte[] MAGIC = "D4VOLUME".getBytes(StandardCharsets.US_ASCII);
     public static final int FORMAT_VERSION = 1;
@@ -64,7 +65,8 @@ public record Superblock(
                 .i64(dataEndBlock)
                 .i64(createdEpochMillis)
                 .u16(name.length)
-                .bytes(name);
+                .bytes(name)
+                .u8(copies);
         e.zeros(CRC_OFFSET - e.position());
         byte[] out = e.toByteArray();
         e.i32(crc(out, CRC_OFFSET));
@@ -125,8 +127,10 @@ public record Superblock(
             throw new D4Exception.Corruption(where + " is damaged: pool name of " + nameLength + " bytes");
         }
         String name = new String(d.bytes(nameLength), StandardCharsets.UTF_8);
+        // copies (u8) follows the name; volumes formatted before it existed hold a zero there: one copy.
+        int copies = Math.max(1, d.u8());
         Superblock sb = new Superblock(version, blockSize, pool, volume, index, count, size, journalStart,
-                journalBlocks, dataStart, dataEnd, created, name);
+                journalBlocks, dataStart, dataEnd, created, name, copies);
         sb.validate(where);
         return sb;
     }
@@ -144,7 +148,8 @@ public record Superblock(
                 && (volumeIndex == 0) == (journalBlocks > 0)
                 && dataStartBlock == journalStartBlock + journalBlocks
                 && dataEndBlock == superblockCopyBlock()
-                && dataStartBlock < dataEndBlock;
+                && dataStartBlock < dataEndBlock
+                && (copies == 1 || copies == 2 && volumeCount >= 2);
         if (!ok) {
             throw new D4Exception.Corruption(where + " has inconsistent fields: " + this);
         }

@@ -19,7 +19,7 @@ class SuperblockTest {
     private static Superblock sample(int version, int index, int count, long journalBlocks, String name) {
         long dataStart = Superblock.FIRST_FREE_BLOCK + journalBlocks;
         return new Superblock(version, Limits.BLOCK_BYTES, UUID.randomUUID(), UUID.randomUUID(), index, count, SIZE,
-                Superblock.FIRST_FREE_BLOCK, journalBlocks, dataStart, BLOCKS - 1, 1_700_000_000_000L, name);
+                Superblock.FIRST_FREE_BLOCK, journalBlocks, dataStart, BLOCKS - 1, 1_700_000_000_000L, name, 1);
     }
 
     @Test
@@ -77,12 +77,12 @@ class SuperblockTest {
     void inconsistentFieldsAreRefusedEvenWithAGoodChecksum() {
         Superblock good = sample(Superblock.FORMAT_VERSION, 0, 1, 1024, "pool");
         Superblock[] bad = {
-            new Superblock(1, 512, good.poolUuid(), good.volumeUuid(), 0, 1, SIZE, 3, 1024, 1027, BLOCKS - 1, 0, "p"),
-            new Superblock(1, Limits.BLOCK_BYTES, good.poolUuid(), good.volumeUuid(), 1, 1, SIZE, 3, 0, 3, BLOCKS - 1, 0, "p"),
-            new Superblock(1, Limits.BLOCK_BYTES, good.poolUuid(), good.volumeUuid(), 0, 1, SIZE, 3, 0, 3, BLOCKS - 1, 0, "p"),
-            new Superblock(1, Limits.BLOCK_BYTES, good.poolUuid(), good.volumeUuid(), 0, 1, SIZE, 3, 1024, 1028, BLOCKS - 1, 0, "p"),
-            new Superblock(1, Limits.BLOCK_BYTES, good.poolUuid(), good.volumeUuid(), 0, 1, SIZE, 3, 1024, 1027, BLOCKS, 0, "p"),
-            new Superblock(1, Limits.BLOCK_BYTES, good.poolUuid(), good.volumeUuid(), 0, 1, 1L << 20, 3, 10, 13, 255, 0, "p"),
+            new Superblock(1, 512, good.poolUuid(), good.volumeUuid(), 0, 1, SIZE, 3, 1024, 1027, BLOCKS - 1, 0, "p", 1),
+            new Superblock(1, Limits.BLOCK_BYTES, good.poolUuid(), good.volumeUuid(), 1, 1, SIZE, 3, 0, 3, BLOCKS - 1, 0, "p", 1),
+            new Superblock(1, Limits.BLOCK_BYTES, good.poolUuid(), good.volumeUuid(), 0, 1, SIZE, 3, 0, 3, BLOCKS - 1, 0, "p", 1),
+            new Superblock(1, Limits.BLOCK_BYTES, good.poolUuid(), good.volumeUuid(), 0, 1, SIZE, 3, 1024, 1028, BLOCKS - 1, 0, "p", 1),
+            new Superblock(1, Limits.BLOCK_BYTES, good.poolUuid(), good.volumeUuid(), 0, 1, SIZE, 3, 1024, 1027, BLOCKS, 0, "p", 1),
+            new Superblock(1, Limits.BLOCK_BYTES, good.poolUuid(), good.volumeUuid(), 0, 1, 1L << 20, 3, 10, 13, 255, 0, "p", 1),
         };
         for (Superblock sb : bad) {
             byte[] enc = sb.encode();
