@@ -74,15 +74,27 @@ class PosixStatfsIT extends PosixConformance {
 
     @OnBoth
     void writingTakesSpaceAndDeletingGivesItBack(Root r) {
-        syncDir(r);
-        long before = freeBytes(r);
-        writeBigFile(r.path("big"), false);
-        long written = freeBytes(r);
-        assertTrue(before - written >= ENOUGH, "64 MiB written: free " + before + " -> " + written);
-        ok(Sys.unlink(r.path("big")), "unlink");
-        syncDir(r);
-        long after = freeBytes(r);
-        assertTrue(after - written >= ENOUGH, "64 MiB deleted: free " + written + " -> " + after);
+        // Free space is the whole file system's: another process freeing or taking space at the same
+        // moment (the native side is the host's /tmp) moves it too, so a case gets three tries.
+        AssertionError last = null;
+        for (int attempt = 0; attempt < 3; attempt++) {
+            try {
+                syncDir(r);
+                long before = freeBytes(r);
+                writeBigFile(r.path("big"), false);
+                long written = freeBytes(r);
+                assertTrue(before - written >= ENOUGH, "64 MiB written: free " + before + " -> " + written);
+                ok(Sys.unlink(r.path("big")), "unlink");
+                syncDir(r);
+                long after = freeBytes(r);
+                assertTrue(after - written >= ENOUGH, "64 MiB deleted: free " + written + " -> " + after);
+                return;
+            } catch (AssertionError e) {
+                last = e;
+                Sys.unlink(r.path("big"));
+            }
+        }
+        throw last;
     }
 
     /** An unlinked file keeps its blocks while a descriptor is open and frees them at the last close. */
@@ -101,8 +113,17 @@ class PosixStatfsIT extends PosixConformance {
         close(fd);
         assertTrue(freeBytes(r) - written < ENOUGH, "one descriptor is still open");
         close(second);
-        syncDir(r);
-        long closed = freeBytes(r);
+        // FUSE sends RELEASE after close(2) has returned, so on d4 the space comes back a moment
+        // later (docs/semantics.md); ext4 passes at the first look.
+        long closed = 0;
+        for (int i = 0; i < 40; i++) {
+            syncDir(r);
+            closed = freeBytes(r);
+            if (closed - written >= ENOUGH) {
+                break;
+            }
+            sleepMillis(50);
+        }
         assertTrue(closed - written >= ENOUGH, "freed at the last close: free " + written + " -> " + closed);
     }
 
@@ -118,5 +139,14 @@ class PosixStatfsIT extends PosixConformance {
         long truncated = freeBytes(r);
         assertTrue(truncated - written >= ENOUGH, "truncating to 0 frees: free " + written + " -> " + truncated);
         assertEquals(0, stat(r.path("big")).blocks());
+    }
+
+    private static void sleepMillis(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError("interrupted", e);
+        }
     }
 }
