@@ -628,7 +628,12 @@ public final class Pool implements AutoCloseable {
     }
 
     /** A byte range of an object whose stored data fails its checksum (or cannot be read). */
-    public record DamagedRange(long fromByte, long toByte, String detail) {}
+    public record DamagedRange(long fromByte, long toByte, String detail, boolean repairable) {
+        /** Data that no copy holds intact any more. */
+        public DamagedRange(long fromByte, long toByte, String detail) {
+            this(fromByte, toByte, detail, false);
+        }
+    }
 
     /**
      * Reads every mapped block of an object and checks it against its checksum (scrub): returns the
@@ -747,7 +752,12 @@ public final class Pool implements AutoCloseable {
                     int badVolume = firstBad[i] ? e.volume() : e.mirrorVolume();
                     long badBlock = firstBad[i] ? e.physicalBlock() + (b - e.logicalBlock()) : secondStart + i;
                     MemorySegment good = (firstBad[i] ? second : first).asSlice(offset, Limits.BLOCK_BYTES);
-                    if (!readOnly) {
+                    if (readOnly) {
+                        // A check (fsck without --repair) writes nothing: report what a repair would rewrite.
+                        out.add(new DamagedRange(b * Limits.BLOCK_BYTES, (b + 1) * Limits.BLOCK_BYTES, "one copy damaged"
+                                + " (volume " + volumes.get(badVolume).path() + ", block " + badBlock + "); the other is"
+                                + " intact", true));
+                    } else {
                         volumes.get(badVolume).drive().write(badBlock * Limits.BLOCK_BYTES, good);
                         repairedBlocks.incrementAndGet();
                         LOG.log(Level.WARNING, "pool {0}: scrub rewrote block {1} of object {2} on {3} (block {4}) from its"
@@ -782,7 +792,7 @@ public final class Pool implements AutoCloseable {
     }
 
     private static void addDamage(List<DamagedRange> out, long from, long to, String detail) {
-        if (!out.isEmpty() && out.getLast().toByte() == from) {
+        if (!out.isEmpty() && out.getLast().toByte() == from && !out.getLast().repairable()) {
             DamagedRange last = out.removeLast();
             out.add(new DamagedRange(last.fromByte(), to, last.detail()));
         } else {

@@ -92,7 +92,12 @@ public final class Fsck {
         } else {
             pass.fixes.forEach(f -> problems.add(f.problem() + " (still found after " + MAX_PASSES + " repair passes)"));
         }
+        long repairedBefore = pool.info().repairedBlocks();
         long verified = data ? verifyData(pass, problems) : 0;
+        long rewritten = pool.info().repairedBlocks() - repairedBefore;
+        if (rewritten > 0) {
+            repaired.add("rewrote " + rewritten + " damaged block copies from their intact copies");
+        }
         return new Report(pass.inodes, pass.directories, verified, List.copyOf(problems), List.copyOf(repaired));
     }
 
@@ -101,8 +106,10 @@ public final class Fsck {
         long done = 0;
         for (Map.Entry<Long, String> f : pass.regularFiles.entrySet()) {
             for (Pool.DamagedRange r : pool.verify(new ObjectId(f.getKey()), n -> bytes[0] += n)) {
-                problems.add("data of " + f.getValue() + " bytes " + r.fromByte() + "-" + (r.toByte() - 1) + " is damaged: "
-                        + r.detail() + " (restore the file from a backup)");
+                problems.add("data of " + f.getValue() + " bytes " + r.fromByte() + "-" + (r.toByte() - 1)
+                        + (r.repairable() ? " has a damaged copy: " + r.detail()
+                                + " (d4 fsck --repair --data, or d4 scrub while mounted, rewrites it)"
+                                : " is damaged: " + r.detail() + " (restore the file from a backup)"));
             }
             progress.update("data", ++done, pass.regularFiles.size());
         }

@@ -147,6 +147,45 @@ class FsckTest {
         assertEquals(Fsck.UNCORRECTED, fsck(true, true).exitCode(), "repair never touches damaged data");
     }
 
+    @Test
+    void aDamagedCopyInAMirroredPoolIsReportedThenRewrittenByRepair() throws Exception {
+        volume = dir.resolve("a.d4vol");
+        Path second = dir.resolve("b.d4vol");
+        Pool.format("m", List.of(new VolumeSpec(volume, 64L << 20), new VolumeSpec(second, 64L << 20)), 2);
+        byte[] marker = new byte[4096];
+        Arrays.fill(marker, (byte) 'Q');
+        try (Pool pool = Pool.open(List.of(volume, second), options())) {
+            write(new FileSystem(pool), "/m", marker);
+        }
+        byte[] all = Files.readAllBytes(second);
+        int at = -1;
+        for (int i = 0; i + 4096 <= all.length && at < 0; i += 4096) {
+            if (Arrays.equals(all, i, i + 4096, marker, 0, 4096)) {
+                at = i;
+            }
+        }
+        assertTrue(at > 0);
+        try (RandomAccessFile raf = new RandomAccessFile(second.toFile(), "rw")) {
+            raf.seek(at + 1);
+            raf.write('R');
+        }
+        Fsck.Report check;
+        try (Pool pool = Pool.open(List.of(volume, second), options().asReadOnly())) {
+            check = new Fsck(pool, false, true, (phase, done, total) -> {}).run();
+        }
+        assertEquals(Fsck.UNCORRECTED, check.exitCode());
+        assertTrue(check.problems().getFirst().startsWith("data of /m bytes 0-4095 has a damaged copy"), check.toString());
+        Fsck.Report repair;
+        try (Pool pool = Pool.open(List.of(volume, second), options())) {
+            repair = new Fsck(pool, true, true, (phase, done, total) -> {}).run();
+        }
+        assertEquals(Fsck.CORRECTED, repair.exitCode(), repair.toString());
+        assertEquals(List.of("rewrote 1 damaged block copies from their intact copies"), repair.repaired());
+        try (Pool pool = Pool.open(List.of(volume, second), options().asReadOnly())) {
+            assertEquals(Fsck.CLEAN, new Fsck(pool, false, true, (phase, done, total) -> {}).run().exitCode());
+        }
+    }
+
     private static byte[] orphanKey(long id) {
         byte[] key = Arrays.copyOf(FileSystem.ORPHAN_PREFIX, FileSystem.ORPHAN_PREFIX.length + 8);
         java.nio.ByteBuffer.wrap(key, FileSystem.ORPHAN_PREFIX.length, 8).putLong(id);
