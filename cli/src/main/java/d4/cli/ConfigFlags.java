@@ -65,6 +65,7 @@ final class ConfigFlags {
                         .paramLabel("OPT");
                 case Type.Choice c -> b.type(String.class).paramLabel(String.join("|", c.values()));
                 case Type.Int _ -> b.type(String.class).paramLabel(o.unit().isEmpty() ? "N" : o.unit().toUpperCase(Locale.ROOT));
+                case Type.Listen _ -> b.type(String.class).paramLabel("HOST:PORT");
                 default -> b.type(String.class).paramLabel(o.key().toUpperCase(Locale.ROOT));
             }
             spec.addOption(b.build());

@@ -34,6 +34,8 @@ final class Daemon {
     /** Set once the mount serves as it should (after the privilege drop, if any): ping answers "pong" from then on. */
     private volatile boolean ready;
     private volatile ScrubJob scrub;
+    /** Where the metrics endpoint serves, or "" (none, or not started yet). */
+    private volatile String metricsUrl = "";
 
     /**
      * @param logFile where the daemon's output goes (for status), or null in the foreground
@@ -51,7 +53,8 @@ final class Daemon {
     int run() throws IOException {
         // Load now what is otherwise first needed late (status, shutdown): a d4 upgrade that replaces
         // the jar under a running daemon must not break its status and unmount paths.
-        for (Class<?> c : new Class<?>[] {MountStatus.class, CommandFailure.class, ByteSize.class, PrivilegeDrop.class}) {
+        for (Class<?> c : new Class<?>[] {MountStatus.class, CommandFailure.class, ByteSize.class, PrivilegeDrop.class,
+                Metrics.class}) {
             try {
                 Class.forName(c.getName(), true, c.getClassLoader());
             } catch (ClassNotFoundException e) {
@@ -66,7 +69,10 @@ final class Daemon {
             FuseAdapter adapter = new FuseAdapter(fs);
             scrub = new ScrubJob(fs);
             Path socket = ControlSocket.pathFor(config.path(Options.RUNTIME_DIR), mountPoint);
-            try (ControlSocket _ = ControlSocket.listen(socket, request -> answer(request, pool, fs))) {
+            try (ControlSocket _ = ControlSocket.listen(socket, request -> answer(request, pool, fs, adapter));
+                    MetricsServer metrics = MetricsServer.startIfConfigured(config,
+                            () -> Metrics.exposition(status(pool, fs, adapter), Installation.versionNumber()))) {
+                metricsUrl = metrics == null ? "" : metrics.url();
                 Runtime.getRuntime().addShutdownHook(new Thread(() -> onSignal(pool), "d4-shutdown"));
                 List<String> options = new ArrayList<>(FuseAdapter.defaultOptions(poolName));
                 options.addAll(config.list(Options.FUSE_OPTIONS));
@@ -184,24 +190,24 @@ final class Daemon {
         }
     }
 
-    private String answer(String request, Pool pool, FileSystem fs) {
+    private String answer(String request, Pool pool, FileSystem fs, FuseAdapter adapter) {
         return switch (request) {
             case "ping" -> ready ? "pong" : "starting";
             case "sync" -> {
                 fs.fsync();
                 yield "ok";
             }
-            case "status json" -> status(pool, fs).toJson();
-            case "status text" -> status(pool, fs).toText();
+            case "status json" -> status(pool, fs, adapter).toJson();
+            case "status text" -> status(pool, fs, adapter).toText();
             case "scrub status" -> scrub.status();
             default -> request.startsWith("scrub start ") ? scrub.start(Long.parseLong(request.substring(12).trim()))
                     : "error unknown request '" + request + "'";
         };
     }
 
-    private MountStatus status(Pool pool, FileSystem fs) {
+    private MountStatus status(Pool pool, FileSystem fs, FuseAdapter adapter) {
         String health = pool.failure().map(f -> "read-only after error: " + f.getMessage()).orElse("ok");
         return new MountStatus(ProcessHandle.current().pid(), mountPoint, dataDir, logFile, pool.info(), health,
-                fs.cacheStats());
+                fs.cacheStats(), adapter.stats().snapshot(), metricsUrl);
     }
 }

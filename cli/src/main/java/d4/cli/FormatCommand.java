@@ -4,10 +4,13 @@ import d4.cli.config.ByteSize;
 import d4.cli.config.Config;
 import d4.cli.config.Options;
 import d4.cli.config.Origin;
+import d4.engine.Limits;
 import d4.engine.VolumeSpec;
+import d4.engine.volume.BlockDevices;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -20,10 +23,14 @@ import picocli.CommandLine.Spec;
         mixinStandardHelpOptions = true,
         description = {
             "Create a pool on new volumes and record it in the data dir's registry.",
-            "A volume PATH is a file, created sparse with SIZE (e.g. 64G, 512M). Without --volume the",
+            "A volume PATH is a file, created sparse with SIZE (e.g. 64G, 512M), or a block device",
+            "(/dev/sdb, /dev/disk/by-id/...: its whole size, or the first SIZE of it). Without --volume the",
             "pool gets one file volume in DATA_DIR/volumes/ of pool.default_volume_size (64 GiB; at most",
-            "90% of the free space there).",
-            "d4 format never overwrites: an existing non-empty file is refused."
+            "90%% of the free space there).",
+            "d4 format never overwrites a file: an existing non-empty file is refused. A block device that",
+            "is mounted, in use (device-mapper, md, swap, a running d4) is always refused; one that holds a",
+            "file system, a partition table or a d4 volume is refused unless --force. Pools on block devices",
+            "are found again by their superblocks (d4 discover), also without the registry."
         })
 final class FormatCommand implements Callable<Integer> {
     @Spec
@@ -36,6 +43,10 @@ final class FormatCommand implements Callable<Integer> {
     @Option(names = "--volume", paramLabel = "PATH[:SIZE]", description = "A volume; repeat for several.")
     List<String> volumes = new ArrayList<>();
 
+    @Option(names = "--force", description = "Overwrite a block device that holds a file system, a partition table or"
+            + " a d4 volume (never one that is mounted or in use).")
+    boolean force;
+
     @Override
     public Integer call() {
         Config config = ConfigFlags.load(spec);
@@ -45,13 +56,25 @@ final class FormatCommand implements Callable<Integer> {
             specs.add(new VolumeSpec(PoolLocator.defaultVolumePath(dir, pool),
                     PoolLocator.defaultVolumeSize(dir, config.number(Options.DEFAULT_VOLUME_SIZE))));
         }
+        List<String> notes = new ArrayList<>();
         for (String v : volumes) {
-            specs.add(parseVolume(v));
+            VolumeSpec spec = parseVolume(v);
+            if (specs.stream().anyMatch(s -> s.path().equals(spec.path()))) {
+                throw new CommandFailure("volume " + spec.path() + " is given twice");
+            }
+            if (BlockDevices.isBlockDevice(spec.path())) {
+                notes.add(checkDevice(spec));
+            } else {
+                notes.add("");
+            }
+            specs.add(spec);
         }
         UUID uuid = PoolLocator.format(dir, pool, specs);
         System.out.println("d4: created pool " + pool + " (" + uuid + ")");
         for (int i = 0; i < specs.size(); i++) {
-            System.out.println("  volume " + i + ": " + specs.get(i).path() + " (" + ByteSize.format(specs.get(i).sizeBytes()) + ")");
+            String note = i < notes.size() && !notes.get(i).isEmpty() ? ", " + notes.get(i) : "";
+            System.out.println("  volume " + i + ": " + specs.get(i).path() + " (" + ByteSize.format(specs.get(i).sizeBytes())
+                    + note + ")");
         }
         System.out.println("  registry: " + dir.resolve("registry.db"));
         boolean dirByFlag = config.setting(Options.DATA_DIR).origin() instanceof Origin.Flag;
@@ -60,7 +83,46 @@ final class FormatCommand implements Callable<Integer> {
         return 0;
     }
 
+    /**
+     * Refuses a block device that is in use, or (without --force) holds a signature; returns what
+     * the volume line says about it.
+     */
+    private String checkDevice(VolumeSpec spec) {
+        Path path = spec.path();
+        BlockDevices.Device d = BlockDevices.checkFits(path, spec.sizeBytes());
+        List<String> usage = BlockDevices.usage(d);
+        if (!usage.isEmpty()) {
+            throw new CommandFailure("refusing to format " + path + ": " + String.join("; ", usage)
+                    + ". Unmount it or stop what uses it first (lsblk " + path + " shows what is on it)");
+        }
+        Optional<String> signature = BlockDevices.signature(path);
+        if (signature.isPresent()) {
+            if (!force) {
+                throw new CommandFailure(path + " is not empty (found: " + signature.get() + "): d4 format would destroy"
+                        + " it. If that is"
+                        + " what you want, add --force (or wipe it: wipefs -a " + path + ")");
+            }
+            System.err.println("d4: --force: overwriting " + signature.get() + " on " + path);
+        }
+        return "block device " + d.kernelName() + ", logical block " + d.logicalBlockBytes() + " B";
+    }
+
+    /**
+     * A --volume argument: PATH:SIZE for a file; a block device alone (its whole size, rounded down
+     * to d4's block) or DEVICE:SIZE (the first SIZE of it). A device path may itself hold colons
+     * (/dev/disk/by-path/pci-0000:00:1f.2-ata-1), so the whole text is tried as a device first.
+     */
     static VolumeSpec parseVolume(String text) {
+        Path whole = Path.of(text).toAbsolutePath().normalize();
+        if (BlockDevices.isBlockDevice(whole)) {
+            long size = BlockDevices.describe(whole).sizeBytes() / Limits.BLOCK_BYTES * Limits.BLOCK_BYTES;
+            if (size > Limits.MAX_VOLUME_BYTES) {
+                throw new CommandFailure(whole + " holds " + ByteSize.format(size) + "; this release supports volumes of up to "
+                        + ByteSize.format(Limits.MAX_VOLUME_BYTES) + ": give a size to use the start of it ("
+                        + text + ":" + (Limits.MAX_VOLUME_BYTES >> 40) + "T), or use a partition");
+            }
+            return new VolumeSpec(whole, size);
+        }
         int colon = text.lastIndexOf(':');
         if (colon <= 0) {
             throw new CommandFailure("volume '" + text + "' needs a size for its file: write PATH:SIZE, e.g. "

@@ -5,7 +5,6 @@ import d4.cli.config.Options;
 import d4.engine.Pool;
 import d4.engine.PoolOptions;
 import d4.engine.io.DriveFactory;
-import d4.engine.volume.VolumeRegistry;
 import d4.fs.Fsck;
 import java.nio.file.Path;
 import java.util.List;
@@ -75,11 +74,7 @@ final class FsckCommand implements Callable<Integer> {
     public Integer call() {
         Config config = ConfigFlags.load(spec);
         Path dataDir = config.path(Options.DATA_DIR);
-        List<Path> volumes;
-        try (VolumeRegistry registry = VolumeRegistry.open(dataDir)) {
-            volumes = registry.find(pool).orElseThrow(() -> new CommandFailure("no pool named '" + pool + "' in "
-                    + registry.file() + " (check --data-dir and --pool)")).volumes();
-        }
+        List<Path> volumes = PoolLocator.volumes(dataDir, pool); // the registry's, else assembled from block devices
         PoolOptions options = new PoolOptions(DriveFactory.forEngine(config.string(Options.IO_ENGINE)), 5_000);
         if (!repair) {
             options = options.asReadOnly();

@@ -22,12 +22,15 @@ import picocli.CommandLine.Command;
         },
         subcommands = {
             FormatCommand.class,
+            DiscoverCommand.class,
             MountCommand.class,
             UmountCommand.class,
             StatusCommand.class,
             FsckCommand.class,
             ScrubCommand.class,
             ConfigCommand.class,
+            InstallCommand.class,
+            MountHelperCommand.class,
             BenchCommand.class,
             CommandLine.HelpCommand.class
         },
@@ -56,6 +59,8 @@ public final class Main implements Runnable {
         Logging.configure();
         CommandLine cl = new CommandLine(new Main());
         ConfigFlags.install(cl);
+        // mount(8)'s flags (-o, -s, -n, -v, -f, -t) reach the helper as they are.
+        cl.getSubcommands().get("mount-helper").setUnmatchedOptionsArePositionalParams(true);
         cl.setUsageHelpWidth(100);
         cl.setExecutionExceptionHandler(Main::onError);
         return cl.execute(args);

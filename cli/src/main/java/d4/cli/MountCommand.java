@@ -58,6 +58,8 @@ final class MountCommand implements Callable<Integer> {
             }
             return new Daemon(config, pool, mp, daemonChild ? logFile(config, pool) : null, dropTo).run();
         }
+        // Fail here, not in the daemon's log, when the pool cannot be found or assembled.
+        PoolLocator.checkFindable(config.path(Options.DATA_DIR), pool);
         return startDaemon(config, mp, dropTo.isPresent());
     }
 

@@ -3,12 +3,21 @@ package d4.cli;
 import d4.cli.config.ByteSize;
 import d4.engine.PoolInfo;
 import d4.fs.CacheStats;
+import d4.fuse.OpStats;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 
-/** What {@code d4 status} reports about one mount, as JSON (one object) or as text. */
-record MountStatus(long pid, Path mountPoint, Path dataDir, Path logFile, PoolInfo pool, String health, CacheStats caches) {
+/**
+ * What {@code d4 status} reports about one mount, as JSON (one object) or as text; the metrics
+ * endpoint serves the same numbers ({@link Metrics}).
+ *
+ * @param ops the FUSE operations served since the mount (those with at least one request)
+ * @param metricsUrl where the metrics endpoint serves, or "" when there is none
+ */
+record MountStatus(long pid, Path mountPoint, Path dataDir, Path logFile, PoolInfo pool, String health, CacheStats caches,
+        List<OpStats.OpSnapshot> ops, String metricsUrl) {
 
     String toJson() {
         List<String> vols = new ArrayList<>();
@@ -35,7 +44,18 @@ record MountStatus(long pid, Path mountPoint, Path dataDir, Path logFile, PoolIn
                 + ",\"entries\":" + caches.nameEntries() + ",\"hit_rate\":" + rate(caches.nameHitRate()) + "}}"
                 + ",\"data_dir\":" + str(dataDir.toString())
                 + ",\"log\":" + str(logFile == null ? "" : logFile.toString())
-                + ",\"volumes\":[" + String.join(",", vols) + "]}";
+                + ",\"metrics\":" + str(metricsUrl)
+                + ",\"volumes\":[" + String.join(",", vols) + "]"
+                + ",\"fuse_ops\":{" + String.join(",", opsJson()) + "}}";
+    }
+
+    private List<String> opsJson() {
+        List<String> out = new ArrayList<>();
+        for (OpStats.OpSnapshot o : ops) {
+            out.add(str(o.op()) + ":{\"count\":" + o.count() + ",\"errors\":" + o.errors() + ",\"p50_ns\":" + o.p50Nanos()
+                    + ",\"p99_ns\":" + o.p99Nanos() + ",\"max_ns\":" + o.maxNanos() + ",\"mean_ns\":" + o.meanNanos() + "}");
+        }
+        return out;
     }
 
     String toText() {
@@ -61,13 +81,39 @@ record MountStatus(long pid, Path mountPoint, Path dataDir, Path logFile, PoolIn
         if (logFile != null) {
             b.append("log:         ").append(logFile).append('\n');
         }
+        if (!metricsUrl.isEmpty()) {
+            b.append("metrics:     ").append(metricsUrl).append('\n');
+        }
         b.append("volumes:\n");
         for (PoolInfo.VolumeInfo v : pool.volumes()) {
             b.append("  ").append(v.index()).append("  ").append(v.path()).append("  ")
                     .append(ByteSize.format(v.sizeBytes())).append(", free ").append(ByteSize.format(v.freeBytes()))
                     .append('\n');
         }
+        if (!ops.isEmpty()) {
+            b.append("fuse operations since the mount:\n");
+            b.append(String.format(Locale.ROOT, "  %-12s %10s %8s %10s %10s %10s%n", "operation", "requests", "errors",
+                    "p50", "p99", "max"));
+            for (OpStats.OpSnapshot o : ops) {
+                b.append(String.format(Locale.ROOT, "  %-12s %10d %8d %10s %10s %10s%n", o.op(), o.count(), o.errors(),
+                        duration(o.p50Nanos()), duration(o.p99Nanos()), duration(o.maxNanos())));
+            }
+        }
         return b.toString();
+    }
+
+    /** 850ns, 12.3µs, 4.56ms, 1.20s */
+    static String duration(long nanos) {
+        if (nanos < 1_000) {
+            return nanos + "ns";
+        }
+        if (nanos < 1_000_000) {
+            return String.format(Locale.ROOT, "%.1fµs", nanos / 1e3);
+        }
+        if (nanos < 1_000_000_000) {
+            return String.format(Locale.ROOT, "%.2fms", nanos / 1e6);
+        }
+        return String.format(Locale.ROOT, "%.2fs", nanos / 1e9);
     }
 
     private static String rate(double r) {

@@ -12,7 +12,9 @@ import picocli.CommandLine.Spec;
 @Command(
         name = "status",
         mixinStandardHelpOptions = true,
-        description = {"Show the daemon serving MOUNTPOINT: pid, pool, volumes, capacity and usage, io engine."})
+        description = {"Show the daemon serving MOUNTPOINT: pool, volumes, usage, FUSE operation latencies.",
+            "Also: pid, io engine, checksum failures, cache hit rates, requests, errors and latency (p50, p99,",
+            "max) per FUSE operation since the mount, the metrics endpoint (metrics.listen) and the log file."})
 final class StatusCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print one JSON object (keys: pid, pool, volumes, io_engine, ...).")
     boolean json;

@@ -8,6 +8,7 @@ import d4.engine.meta.Index;
 import d4.engine.meta.Journal;
 import d4.engine.meta.MetaSlot;
 import d4.engine.meta.Op;
+import d4.engine.volume.BlockDevices;
 import d4.engine.volume.Superblock;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
@@ -94,8 +95,9 @@ public final class Pool implements AutoCloseable {
     // Format
 
     /**
-     * Creates a pool on new volume files. Every file must not exist yet (or be empty); it is created
-     * sparse with its size. Returns the new pool's UUID.
+     * Creates a pool on new volumes: files, which must not exist yet (or be empty) and are created
+     * sparse with their size, or block devices (checked by the caller: d4 format refuses devices in use
+     * or holding a file system). Returns the new pool's UUID.
      */
     public static UUID format(String name, List<VolumeSpec> specs) {
         return format(name, specs, 1);
@@ -149,8 +151,12 @@ public final class Pool implements AutoCloseable {
         } catch (RuntimeException e) {
             for (Path p : created0) {
                 try {
-                    Files.deleteIfExists(p);
-                } catch (IOException suppressed) {
+                    if (BlockDevices.isBlockDevice(p)) {
+                        BlockDevices.wipe(p); // never unlink a device node
+                    } else {
+                        Files.deleteIfExists(p);
+                    }
+                } catch (IOException | RuntimeException suppressed) {
                     e.addSuppressed(suppressed);
                 }
             }
@@ -173,10 +179,16 @@ public final class Pool implements AutoCloseable {
     }
 
     private static void createVolumeFile(Path path, Superblock sb) {
+        if (BlockDevices.isBlockDevice(path)) {
+            // Zeroes the superblocks, meta slots and journal region (an earlier pool's records there carry
+            // no pool UUID and must not be read as this one's), then writes both superblocks.
+            BlockDevices.initialize(path, sb);
+            return;
+        }
         try {
             if (Files.exists(path) && !Files.isRegularFile(path)) {
-                throw new D4Exception.InvalidArgument(path + " is not a regular file: block device volumes are not supported"
-                        + " by this release yet; use a file path");
+                throw new D4Exception.InvalidArgument(path + " is neither a regular file nor a block device: give a file"
+                        + " path or a block device");
             }
             if (Files.exists(path) && Files.size(path) > 0) {
                 throw new D4Exception.InvalidArgument(path + " already exists and is not empty: d4 format never overwrites"

@@ -6,6 +6,7 @@ import d4.fs.FileSystem;
 import d4.fs.FsStats;
 import d4.fs.Inode;
 import d4.fs.Timestamp;
+import d4.fuse.OpStats.Op;
 import java.lang.System.Logger.Level;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
@@ -44,6 +45,7 @@ public final class FuseAdapter extends FuseStubFS {
 
     private final FileSystem fs;
     private final AtomicLong errorsLogged = new AtomicLong();
+    private final OpStats stats = new OpStats();
 
     public FuseAdapter(FileSystem fs) {
         this.fs = fs;
@@ -111,20 +113,34 @@ public final class FuseAdapter extends FuseStubFS {
         int run() throws Exception;
     }
 
-    private int call(String op, String path, Call body) {
+    /**
+     * Runs one FUSE operation: maps what it throws to -errno, and records its duration and outcome
+     * in {@link #stats()} (nothing allocated for that).
+     */
+    private int call(Op op, String path, Call body) {
+        long start = System.nanoTime();
+        int result;
         try {
-            return body.run();
+            result = body.run();
         } catch (Throwable t) {
             int errno = Errno.of(t);
             if (Errno.isNoteworthy(t)) {
                 // Full stack trace for what looks like a bug; one line for damage reports.
                 boolean bug = !(t instanceof d4.engine.D4Exception);
                 if (bug || errorsLogged.incrementAndGet() < 1000) {
-                    LOG.log(bug ? Level.ERROR : Level.WARNING, op + " " + path + " failed (errno " + errno + "): " + t, bug ? t : null);
+                    LOG.log(bug ? Level.ERROR : Level.WARNING, op.label() + " " + path + " failed (errno " + errno + "): " + t,
+                            bug ? t : null);
                 }
             }
-            return -errno;
+            result = -errno;
         }
+        stats.record(op, System.nanoTime() - start, result < 0);
+        return result;
+    }
+
+    /** Counts and latencies of the operations served since the mount (for status and metrics). */
+    public OpStats stats() {
+        return stats;
     }
 
     private Caller caller() {
@@ -173,7 +189,7 @@ public final class FuseAdapter extends FuseStubFS {
 
     @Override
     public int getattr(String path, FileStat stat) {
-        return call("getattr", path, () -> {
+        return call(Op.GETATTR, path, () -> {
             fill(stat, fs.getattr(path));
             return 0;
         });
@@ -181,7 +197,7 @@ public final class FuseAdapter extends FuseStubFS {
 
     @Override
     public int fgetattr(String path, FileStat stat, FuseFileInfo fi) {
-        return call("fgetattr", path, () -> {
+        return call(Op.FGETATTR, path, () -> {
             fill(stat, fs.getattr(handle(fi)));
             return 0;
         });
@@ -190,7 +206,7 @@ public final class FuseAdapter extends FuseStubFS {
     @Override
     public int access(String path, int mask) {
         // default_permissions has the kernel check modes; this only answers existence.
-        return call("access", path, () -> {
+        return call(Op.ACCESS, path, () -> {
             fs.getattr(path);
             return 0;
         });
@@ -198,7 +214,7 @@ public final class FuseAdapter extends FuseStubFS {
 
     @Override
     public int readdir(String path, Pointer buf, FuseFillDir filler, long offset, FuseFileInfo fi) {
-        return call("readdir", path, () -> {
+        return call(Op.READDIR, path, () -> {
             Runtime runtime = Runtime.getSystemRuntime();
             FileStat st = new FileStat(runtime);
             Pointer stMemory = Memory.allocateDirect(runtime, Struct.size(st), true);
@@ -219,7 +235,7 @@ public final class FuseAdapter extends FuseStubFS {
 
     @Override
     public int mkdir(String path, long mode) {
-        return call("mkdir", path, () -> {
+        return call(Op.MKDIR, path, () -> {
             fs.mkdir(path, (int) mode, caller());
             return 0;
         });
@@ -227,7 +243,7 @@ public final class FuseAdapter extends FuseStubFS {
 
     @Override
     public int mknod(String path, long mode, long rdev) {
-        return call("mknod", path, () -> {
+        return call(Op.MKNOD, path, () -> {
             fs.mknod(path, (int) mode, rdev, caller());
             return 0;
         });
@@ -235,7 +251,7 @@ public final class FuseAdapter extends FuseStubFS {
 
     @Override
     public int create(String path, long mode, FuseFileInfo fi) {
-        return call("create", path, () -> {
+        return call(Op.CREATE, path, () -> {
             Inode i = fs.create(path, (int) mode, caller());
             fi.fh.set(i.id());
             return 0;
@@ -244,7 +260,7 @@ public final class FuseAdapter extends FuseStubFS {
 
     @Override
     public int open(String path, FuseFileInfo fi) {
-        return call("open", path, () -> {
+        return call(Op.OPEN, path, () -> {
             Inode i = fs.open(path);
             fi.fh.set(i.id());
             return 0;
@@ -253,7 +269,7 @@ public final class FuseAdapter extends FuseStubFS {
 
     @Override
     public int release(String path, FuseFileInfo fi) {
-        return call("release", path, () -> {
+        return call(Op.RELEASE, path, () -> {
             fs.release(handle(fi));
             return 0;
         });
@@ -262,12 +278,12 @@ public final class FuseAdapter extends FuseStubFS {
     @Override
     public int flush(String path, FuseFileInfo fi) {
         // close(2): data is already in the engine; durability is fsync's job, as on ext4.
-        return 0;
+        return call(Op.FLUSH, path, () -> 0);
     }
 
     @Override
     public int fsync(String path, int isdatasync, FuseFileInfo fi) {
-        return call("fsync", path, () -> {
+        return call(Op.FSYNC, path, () -> {
             fs.fsync();
             return 0;
         });
@@ -275,7 +291,7 @@ public final class FuseAdapter extends FuseStubFS {
 
     @Override
     public int fsyncdir(String path, FuseFileInfo fi) {
-        return call("fsyncdir", path, () -> {
+        return call(Op.FSYNCDIR, path, () -> {
             fs.fsync();
             return 0;
         });
@@ -283,7 +299,7 @@ public final class FuseAdapter extends FuseStubFS {
 
     @Override
     public int read(String path, Pointer buf, long size, long offset, FuseFileInfo fi) {
-        return call("read", path, () -> {
+        return call(Op.READ, path, () -> {
             MemorySegment dst = MemorySegment.ofAddress(buf.address()).reinterpret(size);
             return fs.read(handle(fi), offset, dst);
         });
@@ -291,7 +307,7 @@ public final class FuseAdapter extends FuseStubFS {
 
     @Override
     public int write(String path, Pointer buf, long size, long offset, FuseFileInfo fi) {
-        return call("write", path, () -> {
+        return call(Op.WRITE, path, () -> {
             MemorySegment src = MemorySegment.ofAddress(buf.address()).reinterpret(size);
             FuseContext ctx = getContext();
             int pid = ctx.pid.intValue();
@@ -302,7 +318,7 @@ public final class FuseAdapter extends FuseStubFS {
 
     @Override
     public int truncate(String path, long size) {
-        return call("truncate", path, () -> {
+        return call(Op.TRUNCATE, path, () -> {
             fs.truncate(path, size);
             return 0;
         });
@@ -310,7 +326,7 @@ public final class FuseAdapter extends FuseStubFS {
 
     @Override
     public int ftruncate(String path, long size, FuseFileInfo fi) {
-        return call("ftruncate", path, () -> {
+        return call(Op.FTRUNCATE, path, () -> {
             fs.truncate(handle(fi), size);
             return 0;
         });
@@ -318,7 +334,7 @@ public final class FuseAdapter extends FuseStubFS {
 
     @Override
     public int unlink(String path) {
-        return call("unlink", path, () -> {
+        return call(Op.UNLINK, path, () -> {
             fs.unlink(path);
             return 0;
         });
@@ -326,7 +342,7 @@ public final class FuseAdapter extends FuseStubFS {
 
     @Override
     public int rmdir(String path) {
-        return call("rmdir", path, () -> {
+        return call(Op.RMDIR, path, () -> {
             fs.rmdir(path);
             return 0;
         });
@@ -334,7 +350,7 @@ public final class FuseAdapter extends FuseStubFS {
 
     @Override
     public int rename(String oldpath, String newpath) {
-        return call("rename", oldpath, () -> {
+        return call(Op.RENAME, oldpath, () -> {
             fs.rename(oldpath, newpath);
             return 0;
         });
@@ -342,7 +358,7 @@ public final class FuseAdapter extends FuseStubFS {
 
     @Override
     public int link(String oldpath, String newpath) {
-        return call("link", newpath, () -> {
+        return call(Op.LINK, newpath, () -> {
             fs.link(oldpath, newpath);
             return 0;
         });
@@ -350,7 +366,7 @@ public final class FuseAdapter extends FuseStubFS {
 
     @Override
     public int symlink(String target, String linkpath) {
-        return call("symlink", linkpath, () -> {
+        return call(Op.SYMLINK, linkpath, () -> {
             fs.symlink(target.getBytes(StandardCharsets.UTF_8), linkpath, caller());
             return 0;
         });
@@ -358,7 +374,7 @@ public final class FuseAdapter extends FuseStubFS {
 
     @Override
     public int readlink(String path, Pointer buf, long size) {
-        return call("readlink", path, () -> {
+        return call(Op.READLINK, path, () -> {
             byte[] target = fs.readlink(path);
             // libfuse 2 wants a NUL-terminated string, truncated to the buffer.
             int n = (int) Math.min(target.length, size - 1);
@@ -370,7 +386,7 @@ public final class FuseAdapter extends FuseStubFS {
 
     @Override
     public int chmod(String path, long mode) {
-        return call("chmod", path, () -> {
+        return call(Op.CHMOD, path, () -> {
             fs.chmod(path, (int) mode);
             return 0;
         });
@@ -378,7 +394,7 @@ public final class FuseAdapter extends FuseStubFS {
 
     @Override
     public int chown(String path, long uid, long gid) {
-        return call("chown", path, () -> {
+        return call(Op.CHOWN, path, () -> {
             fs.chown(path, (int) uid, (int) gid); // (uid_t) -1 arrives as 0xffffffff: the cast restores -1
             return 0;
         });
@@ -386,7 +402,7 @@ public final class FuseAdapter extends FuseStubFS {
 
     @Override
     public int utimens(String path, Timespec[] timespec) {
-        return call("utimens", path, () -> {
+        return call(Op.UTIMENS, path, () -> {
             Timestamp now = Timestamp.now(); // one instant for the whole call, as the kernel takes
             fs.utimens(path, time(timespec[0], now), time(timespec[1], now), now);
             return 0;
@@ -406,7 +422,7 @@ public final class FuseAdapter extends FuseStubFS {
 
     @Override
     public int fallocate(String path, int mode, long offset, long length, FuseFileInfo fi) {
-        return call("fallocate", path, () -> {
+        return call(Op.FALLOCATE, path, () -> {
             fs.fallocate(handle(fi), mode, offset, length);
             return 0;
         });
@@ -414,7 +430,7 @@ public final class FuseAdapter extends FuseStubFS {
 
     @Override
     public int setxattr(String path, String name, Pointer value, long size, int flags) {
-        return call("setxattr", path, () -> {
+        return call(Op.SETXATTR, path, () -> {
             byte[] bytes = new byte[(int) Math.min(size, FileSystem.MAX_XATTR_VALUE_BYTES + 1L)];
             if (bytes.length > 0) {
                 value.get(0, bytes, 0, bytes.length);
@@ -426,7 +442,7 @@ public final class FuseAdapter extends FuseStubFS {
 
     @Override
     public int getxattr(String path, String name, Pointer value, long size) {
-        return call("getxattr", path, () -> {
+        return call(Op.GETXATTR, path, () -> {
             byte[] bytes = fs.getxattr(path, name);
             return copyOut(bytes, value, size);
         });
@@ -434,7 +450,7 @@ public final class FuseAdapter extends FuseStubFS {
 
     @Override
     public int listxattr(String path, Pointer list, long size) {
-        return call("listxattr", path, () -> {
+        return call(Op.LISTXATTR, path, () -> {
             java.io.ByteArrayOutputStream names = new java.io.ByteArrayOutputStream();
             for (String name : fs.listxattr(path, caller())) {
                 names.writeBytes(name.getBytes(StandardCharsets.UTF_8));
@@ -461,7 +477,7 @@ public final class FuseAdapter extends FuseStubFS {
 
     @Override
     public int removexattr(String path, String name) {
-        return call("removexattr", path, () -> {
+        return call(Op.REMOVEXATTR, path, () -> {
             fs.removexattr(path, name);
             return 0;
         });
@@ -469,7 +485,7 @@ public final class FuseAdapter extends FuseStubFS {
 
     @Override
     public int statfs(String path, Statvfs st) {
-        return call("statfs", path, () -> {
+        return call(Op.STATFS, path, () -> {
             FsStats s = fs.statfs();
             st.f_bsize.set(s.blockSizeBytes());
             st.f_frsize.set(s.blockSizeBytes());

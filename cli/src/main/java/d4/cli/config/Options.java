@@ -95,9 +95,18 @@ public final class Options {
                     + " d4 logs to stderr.",
             List.of("--log-file"), Set.of("mount"));
 
+    public static final Option METRICS_LISTEN = new Option("metrics", "listen", new Type.Listen(),
+            new Option.Fixed(""), "",
+            "Serve the daemon's metrics for Prometheus at http://HOST:PORT/metrics. They are the numbers d4 status"
+                    + " shows: requests, errors and latency (p50, p99, max) per FUSE operation since the mount, pool"
+                    + " capacity and usage, checksum failures, cache hits. Empty: no endpoint (the default). It has no"
+                    + " authentication: bind it to 127.0.0.1, or to an address only your monitoring reaches. The daemon"
+                    + " opens it before a privilege drop, so a port below 1024 works. d4 sends nothing anywhere by itself.",
+            List.of("--metrics-listen"), Set.of("mount"));
+
     /** Every option, in the order of d4 config show and the reference. */
     public static final List<Option> ALL = List.of(DATA_DIR, RUNTIME_DIR, IO_ENGINE, COMMIT_INTERVAL, DEFAULT_VOLUME_SIZE,
-            FOREGROUND, FUSE_OPTIONS, FUSE_THREADS, START_TIMEOUT, USER, GROUP, LOG_LEVEL, LOG_FILE);
+            FOREGROUND, FUSE_OPTIONS, FUSE_THREADS, START_TIMEOUT, USER, GROUP, LOG_LEVEL, LOG_FILE, METRICS_LISTEN);
 
     /** The sections, in order. */
     public static List<String> sections() {

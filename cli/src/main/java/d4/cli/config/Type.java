@@ -335,6 +335,73 @@ public sealed interface Type {
         }
     }
 
+    /**
+     * Where to listen: HOST:PORT (HOST a name or an IPv4 address, or [IPv6]:PORT), or "" for
+     * nowhere. The value is the text as given, trimmed.
+     */
+    record Listen() implements Type {
+        @Override
+        public Object parse(String text) {
+            String t = text.trim();
+            if (t.isEmpty()) {
+                return "";
+            }
+            int colon = t.lastIndexOf(':');
+            if (colon <= 0 || colon == t.length() - 1) {
+                throw new Rejected(allowed());
+            }
+            String host = t.substring(0, colon);
+            if (host.startsWith("[") != host.endsWith("]") || host.contains(" ")
+                    || (!host.startsWith("[") && host.contains(":"))) {
+                throw new Rejected(allowed());
+            }
+            int port;
+            try {
+                port = Integer.parseInt(t.substring(colon + 1));
+            } catch (NumberFormatException e) {
+                throw new Rejected(allowed());
+            }
+            if (port < 1 || port > 65535) {
+                throw new Rejected(allowed());
+            }
+            return t;
+        }
+
+        @Override
+        public Object fromToml(JsonNode node) {
+            if (!node.isTextual()) {
+                throw new Rejected(allowed());
+            }
+            return parse(node.textValue());
+        }
+
+        @Override
+        public String toToml(Object value) {
+            return quote((String) value);
+        }
+
+        @Override
+        public String format(Object value) {
+            return (String) value;
+        }
+
+        @Override
+        public String allowed() {
+            return "HOST:PORT such as \"127.0.0.1:9464\" or \"[::1]:9464\" (port 1 to 65535), or \"\" for none";
+        }
+
+        /** The host part of a listen value, without IPv6 brackets. */
+        public static String host(String value) {
+            String h = value.substring(0, value.lastIndexOf(':'));
+            return h.startsWith("[") ? h.substring(1, h.length() - 1) : h;
+        }
+
+        /** The port of a listen value. */
+        public static int port(String value) {
+            return Integer.parseInt(value.substring(value.lastIndexOf(':') + 1));
+        }
+    }
+
     /** A TOML basic string. */
     static String quote(String s) {
         StringBuilder b = new StringBuilder("\"");

@@ -157,7 +157,7 @@ class ConfigTest {
                 + " options, fuse_threads, start_timeout, user, group", error(() -> load(key, Map.of())));
         Path section = toml("# d4\n[mnt]\nuser = \"nobody\"\n");
         assertEquals("unknown section [mnt] (from file " + section + " line 2): the sections are data, runtime, io, pool,"
-                + " mount, log", error(() -> load(section, Map.of())));
+                + " mount, log, metrics", error(() -> load(section, Map.of())));
         Path topLevel = toml("engine = \"filechannel\"\n");
         assertEquals("unknown option engine (from file " + topLevel + " line 1): every option belongs to a section: did you"
                 + " mean [io] engine?", error(() -> load(topLevel, Map.of())));

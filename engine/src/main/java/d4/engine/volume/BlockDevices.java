@@ -211,15 +211,21 @@ public final class BlockDevices {
      */
     public static Optional<String> signature(Path device) {
         byte[] head;
-        long size;
         try (FileChannel ch = FileChannel.open(device, StandardOpenOption.READ)) {
-            size = ch.size();
-            head = new byte[(int) Math.min(HEAD_BYTES, size)];
-            ch.read(ByteBuffer.wrap(head), 0);
+            ByteBuffer buf = ByteBuffer.allocate((int) Math.min(HEAD_BYTES, ch.size()));
+            while (buf.hasRemaining() && ch.read(buf, buf.position()) >= 0) {
+                // read the whole head
+            }
+            head = buf.array();
         } catch (IOException e) {
             throw new D4Exception.PoolUnavailable("cannot read " + device + ": " + e.getMessage(), e);
         }
-        Optional<Superblock> d4 = Discovery.readSuperblock(device).map(Discovery.Read::superblock);
+        Optional<Superblock> d4;
+        try {
+            d4 = Discovery.readSuperblock(device).map(Discovery.Read::superblock);
+        } catch (D4Exception.Corruption e) {
+            return Optional.of("a damaged d4 volume (" + e.getMessage() + ")");
+        }
         if (d4.isPresent()) {
             Superblock sb = d4.get();
             return Optional.of("a d4 volume (volume " + sb.volumeIndex() + " of pool " + sb.poolName() + ", " + sb.poolUuid() + ")");

@@ -220,7 +220,8 @@ public final class Discovery {
         } catch (AccessDeniedException e) {
             throw new D4Exception.PoolUnavailable("cannot read " + device + ": permission denied (run as root)", e);
         } catch (IOException e) {
-            throw new D4Exception.PoolUnavailable("cannot read " + device + ": " + e.getMessage(), e);
+            String why = e instanceof java.nio.file.FileSystemException f && f.getReason() != null ? f.getReason() : e.getMessage();
+            throw new D4Exception.PoolUnavailable("cannot read " + device + ": " + why, e);
         }
     }
 

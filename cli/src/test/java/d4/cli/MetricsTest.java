@@ -1,0 +1,157 @@
+package d4.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import d4.cli.config.Config;
+import d4.cli.config.Host;
+import d4.cli.config.Options;
+import d4.cli.config.Type;
+import d4.engine.PoolInfo;
+import d4.fs.CacheStats;
+import d4.fuse.OpStats;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.UUID;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+
+class MetricsTest {
+    private static final Pattern SAMPLE = Pattern.compile(
+            "([a-zA-Z_:][a-zA-Z0-9_:]*)\\{((?:[a-zA-Z_][a-zA-Z0-9_]*=\"(?:[^\"\\\\\\n]|\\\\[\\\\\"n])*\",?)*)} (-?[0-9.]+)");
+
+    static MountStatus sample() {
+        OpStats ops = new OpStats();
+        ops.record(OpStats.Op.GETATTR, 12_000, false);
+        ops.record(OpStats.Op.GETATTR, 3_000_000, true);
+        ops.record(OpStats.Op.WRITE, 45_000, false);
+        PoolInfo pool = new PoolInfo("tank", UUID.fromString("00000000-0000-0000-0000-000000000001"), 4096,
+                List.of(new PoolInfo.VolumeInfo(0, Path.of("/dev/we\"ird\\path"), UUID.randomUUID(), 1L << 30, 1L << 29, 1L << 28)),
+                1L << 29, 1L << 28, 42, "io_uring", 3, 1, 0);
+        return new MountStatus(1234, Path.of("/srv/tank"), Path.of("/var/lib/d4"), Path.of("/var/lib/d4/log/tank.log"), pool,
+                "ok", new CacheStats(10, 5, 7, 20, 2, 9), ops.snapshot(), "http://127.0.0.1:9464/metrics");
+    }
+
+    @Test
+    void everyMetricHasHelpAndTypeBeforeItsSamplesAndEverySampleParses() {
+        String text = Metrics.exposition(sample(), "0.1.0");
+        assertTrue(text.endsWith("\n"));
+        Set<String> declared = new HashSet<>();
+        Map<String, String> types = new java.util.HashMap<>();
+        List<String> samples = new ArrayList<>();
+        String lastHelp = null;
+        for (String line : text.split("\n")) {
+            if (line.startsWith("# HELP ")) {
+                lastHelp = line.split(" ")[2];
+            } else if (line.startsWith("# TYPE ")) {
+                String[] f = line.split(" ");
+                assertEquals(lastHelp, f[2], "TYPE follows the HELP of the same metric: " + line);
+                assertTrue(Set.of("counter", "gauge", "summary").contains(f[3]), line);
+                assertTrue(declared.add(f[2]), "declared once: " + f[2]);
+                types.put(f[2], f[3]);
+            } else {
+                Matcher m = SAMPLE.matcher(line);
+                assertTrue(m.matches(), "a valid sample line: " + line);
+                String name = m.group(1);
+                String family = name.replaceAll("_(sum|count)$", "");
+                assertTrue(declared.contains(name) || "summary".equals(types.get(family)), "declared before use: " + line);
+                assertTrue(m.group(2).startsWith("pool=\"tank\""), line);
+                if (types.getOrDefault(family, "").equals("counter")) {
+                    assertTrue(name.endsWith("_total"), "counters end in _total: " + name);
+                }
+                samples.add(line);
+            }
+        }
+        assertTrue(samples.contains("d4_fuse_requests_total{pool=\"tank\",op=\"getattr\"} 2"), text);
+        assertTrue(samples.contains("d4_fuse_errors_total{pool=\"tank\",op=\"getattr\"} 1"), text);
+        assertTrue(samples.contains("d4_fuse_request_duration_max_seconds{pool=\"tank\",op=\"getattr\"} 0.003"), text);
+        assertTrue(samples.contains("d4_fuse_request_duration_seconds_count{pool=\"tank\",op=\"write\"} 1"), text);
+        assertTrue(samples.contains("d4_fuse_request_duration_seconds_sum{pool=\"tank\",op=\"getattr\"} 0.003012"), text);
+        assertTrue(samples.stream().anyMatch(l -> l.startsWith("d4_fuse_request_duration_seconds{pool=\"tank\",op=\"write\",quantile=\"0.99\"} 0.0000")),
+                text);
+        assertTrue(samples.contains("d4_volume_size_bytes{pool=\"tank\",volume=\"0\",path=\"/dev/we\\\"ird\\\\path\"} 1073741824"),
+                "label values escaped: " + text);
+        assertTrue(samples.contains("d4_pool_checksum_failures_total{pool=\"tank\"} 3"), text);
+        assertTrue(samples.contains("d4_cache_hits_total{pool=\"tank\",cache=\"dentry\"} 20"), text);
+        assertTrue(samples.contains("d4_pool_healthy{pool=\"tank\"} 1"), text);
+        assertTrue(text.contains("d4_info{pool=\"tank\",pool_uuid=\"00000000-0000-0000-0000-000000000001\",mountpoint=\"/srv/tank\","
+                + "io_engine=\"io_uring\",version=\"0.1.0\"} 1"), text);
+    }
+
+    @Test
+    void secondsAreExactWithoutExponent() {
+        assertEquals("0.000012", Metrics.seconds(12_000));
+        assertEquals("1.5", Metrics.seconds(1_500_000_000));
+        assertEquals("0", Metrics.seconds(0));
+        assertEquals("0.000000001", Metrics.seconds(1));
+    }
+
+    @Test
+    void statusShowsTheOperations() {
+        MountStatus s = sample();
+        assertTrue(s.toJson().contains("\"fuse_ops\":{\"getattr\":{\"count\":2,\"errors\":1,"), s.toJson());
+        assertTrue(s.toJson().contains("\"metrics\":\"http://127.0.0.1:9464/metrics\""), s.toJson());
+        String text = s.toText();
+        assertTrue(text.contains("fuse operations since the mount:"), text);
+        assertTrue(text.matches("(?s).*\\n  getattr +2 +1 +12\\.\\dµs +3\\.00ms +3\\.00ms\\n.*"), text);
+        assertEquals("850ns", MountStatus.duration(850));
+        assertEquals("1.20s", MountStatus.duration(1_200_000_000));
+    }
+
+    @Test
+    void listenAddresses() {
+        Type.Listen t = new Type.Listen();
+        assertEquals("", t.parse(""));
+        assertEquals("127.0.0.1:9464", t.parse(" 127.0.0.1:9464 "));
+        assertEquals("[::1]:80", t.parse("[::1]:80"));
+        assertEquals("::1", Type.Listen.host("[::1]:80"));
+        assertEquals(80, Type.Listen.port("[::1]:80"));
+        for (String bad : List.of("9464", ":9464", "host:", "host:0", "host:65536", "::1:80", "a b:1", "host:x")) {
+            assertThrows(Type.Rejected.class, () -> t.parse(bad), bad);
+        }
+    }
+
+    @Test
+    void theEndpointServesOnlyMetrics() throws Exception {
+        int port;
+        try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            port = s.getLocalPort();
+        }
+        Config config = Config.load(new Config.Inputs(Optional.of(Path.of("/dev/null")),
+                List.of(new Config.FlagValue(Options.METRICS_LISTEN, "--metrics-listen", "127.0.0.1:" + port)),
+                new Host(false, 1000, "/home/u", Map.of(), Path.of("/nonexistent"))));
+        try (MetricsServer server = MetricsServer.startIfConfigured(config, () -> Metrics.exposition(sample(), "x"))) {
+            assertEquals("http://127.0.0.1:" + port + "/metrics", server.url());
+            HttpClient client = HttpClient.newHttpClient();
+            HttpResponse<String> r = client.send(HttpRequest.newBuilder(URI.create(server.url())).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertEquals(200, r.statusCode());
+            assertEquals(Metrics.CONTENT_TYPE, r.headers().firstValue("Content-Type").orElse(""));
+            assertTrue(r.body().contains("# TYPE d4_fuse_requests_total counter"), r.body());
+            assertEquals(404, client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/x")).build(),
+                    HttpResponse.BodyHandlers.ofString()).statusCode());
+            assertEquals(405, client.send(HttpRequest.newBuilder(URI.create(server.url()))
+                    .POST(HttpRequest.BodyPublishers.ofString("x")).build(), HttpResponse.BodyHandlers.ofString()).statusCode());
+            CommandFailure busy = assertThrows(CommandFailure.class,
+                    () -> MetricsServer.startIfConfigured(config, () -> ""));
+            assertTrue(busy.getMessage().startsWith("cannot serve metrics on 127.0.0.1:" + port
+                    + " as metrics.listen (from flag --metrics-listen) asks: "),
+                    busy.getMessage());
+        }
+        Config off = Config.load(new Config.Inputs(Optional.of(Path.of("/dev/null")), List.of(),
+                new Host(false, 1000, "/home/u", Map.of(), Path.of("/nonexistent"))));
+        assertEquals(null, MetricsServer.startIfConfigured(off, () -> ""), "no endpoint unless asked");
+    }
+}
