@@ -191,9 +191,8 @@ public final class Txn implements AutoCloseable {
                 }
             }
         }
-        if (sizeBytes != oldSize) {
-            ops.add(new Op.SetSize(id.value(), sizeBytes));
-        }
+        // Always, also for the same size: a size that does not grow releases blocks past it.
+        ops.add(new Op.SetSize(id.value(), sizeBytes));
     }
 
     /**

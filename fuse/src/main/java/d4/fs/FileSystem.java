@@ -60,18 +60,28 @@ public final class FileSystem {
      * fchmod and ftruncate keep working and no listing ever shows the name.
      */
     private static final java.util.regex.Pattern FUSE_HIDDEN = java.util.regex.Pattern.compile("\\.fuse_hidden[0-9a-f]{16}");
-    private final ConcurrentHashMap<HiddenName, Long> hiddenNames = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, Long> hiddenNames = new ConcurrentHashMap<>();
 
-    /** A hidden name within its directory (by id, so that renaming an ancestor does not lose it). */
-    private record HiddenName(long dir, String name) {}
-
-    /** The hidden name a path ends in, if it is one (its directory must exist). */
-    private Optional<HiddenName> hiddenName(String path) {
+    /**
+     * The hidden name a path ends in, if it is one. Keyed by the name alone: libfuse numbers them
+     * with a mount-wide counter, so they are unique, and the directory they were made in may be
+     * removed or renamed over while the file stays open (its old path then leads nowhere).
+     */
+    private Optional<String> hiddenName(String path) {
         if (path == null || !isFuseHiddenName(path)) {
             return Optional.empty();
         }
-        Place p = place(path);
-        return Optional.of(new HiddenName(p.dir(), new String(p.name(), StandardCharsets.UTF_8)));
+        return Optional.of(path.substring(path.lastIndexOf('/') + 1));
+    }
+
+    /**
+     * 1 when {@code path} is a hidden name d4 turned into an unlink: libfuse 2 lowers st_nlink of a
+     * hidden node by one itself (counting the hidden name as a link), which d4 has already done, so
+     * the adapter adds it back; 0 otherwise.
+     */
+    public int hiddenLinkCorrection(String path) {
+        Optional<String> hidden = hiddenName(path);
+        return hidden.isPresent() && hiddenNames.containsKey(hidden.get()) ? 1 : 0;
     }
 
     /** Default bounds of the namespace caches (entries; an inode costs a few hundred bytes). */
@@ -171,7 +181,7 @@ public final class FileSystem {
 
     /** Resolves an absolute path to an inode id, following no symlinks (the kernel resolves them). */
     long resolve(String path) {
-        Optional<HiddenName> hidden = hiddenName(path);
+        Optional<String> hidden = hiddenName(path);
         if (hidden.isPresent() && hiddenNames.containsKey(hidden.get())) {
             return hiddenNames.get(hidden.get());
         }
@@ -404,7 +414,7 @@ public final class FileSystem {
     // Removal and rename
 
     public void unlink(String path) {
-        Optional<HiddenName> hidden = hiddenName(path);
+        Optional<String> hidden = hiddenName(path);
         if (hidden.isPresent() && hiddenNames.remove(hidden.get()) != null) {
             return; // libfuse's last-close unlink of a name we already removed at hide time
         }
@@ -468,7 +478,7 @@ public final class FileSystem {
         if (isFuseHiddenName(to)) {
             long id = resolve(from);
             if (openCounts.getOrDefault(id, 0) > 0) {
-                HiddenName hidden = hiddenName(to).orElseThrow();
+                String hidden = hiddenName(to).orElseThrow();
                 unlink(from);
                 hiddenNames.put(hidden, id);
                 return;
@@ -655,7 +665,12 @@ public final class FileSystem {
 
     /** Every attribute name the caller may see (trusted. only for root, as CAP_SYS_ADMIN), in key order. */
     public List<String> listxattr(String path, Caller caller) {
-        return xattrNames(resolve(path), caller.isRoot());
+        return listxattr(path, caller.isRoot());
+    }
+
+    /** @param withTrusted whether the caller holds CAP_SYS_ADMIN (trusted.* names are listed only then) */
+    public List<String> listxattr(String path, boolean withTrusted) {
+        return xattrNames(resolve(path), withTrusted);
     }
 
     private List<String> xattrNames(long id, boolean withTrusted) {
@@ -833,6 +848,16 @@ public final class FileSystem {
      * membership (supplementary groups included) and is asked only in that case.
      */
     public int write(long id, long offset, MemorySegment src, Caller caller, java.util.function.IntPredicate inGroup) {
+        return write(id, offset, src, caller, inGroup, false);
+    }
+
+    /**
+     * As above; with {@code append} (a descriptor opened O_APPEND) the data goes to the end of the
+     * file as the engine knows it, whatever offset the kernel computed: with libfuse 2 each hard link
+     * is its own kernel inode, whose size may be stale when another name grew the file.
+     */
+    public int write(long id, long offset, MemorySegment src, Caller caller, java.util.function.IntPredicate inGroup,
+            boolean append) {
         if (offset < 0) {
             throw new FsException(FsError.INVALID, "negative offset");
         }
@@ -841,12 +866,9 @@ public final class FileSystem {
             if (i.isDirectory()) {
                 throw new FsException(FsError.IS_DIRECTORY, "write to a directory");
             }
-            t.write(new ObjectId(id), offset, src);
+            t.write(new ObjectId(id), append ? i.sizeBytes() : offset, src);
             Timestamp now = Timestamp.now();
-            Inode changed = i;
-            if ((i.mode() & 02000) != 0 && !caller.isRoot() && caller.gid() != i.gid() && !inGroup.test(i.gid())) {
-                changed = i.withMode(i.mode() & ~02000);
-            }
+            Inode changed = dropSetgid(i, caller, inGroup);
             t.setAttrs(new ObjectId(id), changed.withTimes(i.atime(), now, now).encodeAttrs());
             t.commit();
             return (int) src.byteSize();
@@ -865,6 +887,11 @@ public final class FileSystem {
      * as ext4 keeps what it allocated.
      */
     public void fallocate(long id, int mode, long offset, long length) {
+        fallocate(id, mode, offset, length, Caller.ROOT, gid -> true);
+    }
+
+    public void fallocate(long id, int mode, long offset, long length, Caller caller,
+            java.util.function.IntPredicate inGroup) {
         if (offset < 0 || length <= 0) {
             throw new FsException(FsError.INVALID, "fallocate of " + length + " bytes at " + offset);
         }
@@ -896,17 +923,38 @@ public final class FileSystem {
                     t.allocate(new ObjectId(id), from, step, keepSize);
                 }
                 Timestamp now = Timestamp.now();
-                t.setAttrs(new ObjectId(id), i.withTimes(i.atime(), now, now).encodeAttrs());
+                t.setAttrs(new ObjectId(id), dropSetgid(i, caller, inGroup).withTimes(i.atime(), now, now).encodeAttrs());
                 t.commit();
             }
         }
+    }
+
+    /**
+     * A change of a file's data by someone other than root who is not in the file's group clears
+     * its setgid bit (the kernel's setattr_should_drop_sgid, Linux 6.2+); FUSE's own kill-priv rule
+     * only covers setuid and setgid with group-exec, so d4 applies this one. {@code inGroup} answers
+     * membership (supplementary groups included) and is asked only when it matters.
+     */
+    private static Inode dropSetgid(Inode i, Caller caller, java.util.function.IntPredicate inGroup) {
+        if ((i.mode() & 02000) != 0 && !caller.isRoot() && caller.gid() != i.gid() && !inGroup.test(i.gid())) {
+            return i.withMode(i.mode() & ~02000);
+        }
+        return i;
     }
 
     public void truncate(String path, long size) {
         truncate(resolve(path), size);
     }
 
+    public void truncate(String path, long size, Caller caller, java.util.function.IntPredicate inGroup) {
+        truncate(resolve(path), size, caller, inGroup);
+    }
+
     public void truncate(long id, long size) {
+        truncate(id, size, Caller.ROOT, gid -> true);
+    }
+
+    public void truncate(long id, long size, Caller caller, java.util.function.IntPredicate inGroup) {
         if (size < 0) {
             throw new FsException(FsError.INVALID, "negative size");
         }
@@ -920,7 +968,7 @@ public final class FileSystem {
             }
             t.truncate(new ObjectId(id), size);
             Timestamp now = Timestamp.now();
-            t.setAttrs(new ObjectId(id), i.withTimes(i.atime(), now, now).encodeAttrs());
+            t.setAttrs(new ObjectId(id), dropSetgid(i, caller, inGroup).withTimes(i.atime(), now, now).encodeAttrs());
             t.commit();
         }
     }

@@ -165,10 +165,11 @@ public final class FuseAdapter extends FuseStubFS {
         return null;
     }
 
-    private static void fill(FileStat st, Inode i) {
+    /** @param extraLinks added to st_nlink (see FileSystem.hiddenLinkCorrection) */
+    private static void fill(FileStat st, Inode i, int extraLinks) {
         st.st_mode.set(i.mode());
         st.st_ino.set(i.id());
-        st.st_nlink.set(i.nlink());
+        st.st_nlink.set(i.nlink() + extraLinks);
         st.st_uid.set(i.uid());
         st.st_gid.set(i.gid());
         st.st_rdev.set(i.rdev());
@@ -183,14 +184,38 @@ public final class FuseAdapter extends FuseStubFS {
         st.st_ctim.tv_nsec.set(i.ctime().nanos());
     }
 
+    /**
+     * File handles are inode ids with {@link #APPEND} set for descriptors opened O_APPEND (d4 does
+     * the append itself: see FileSystem.write). Object ids stay far below bit 62.
+     */
+    private static final long APPEND = 1L << 62;
+    private static final int O_APPEND = 02000;
+
     private static long handle(FuseFileInfo fi) {
-        return fi.fh.get();
+        return fi.fh.get() & ~APPEND;
+    }
+
+    private static boolean appending(FuseFileInfo fi) {
+        return (fi.fh.get() & APPEND) != 0;
+    }
+
+    private static long handleFor(long inode, FuseFileInfo fi) {
+        return (fi.flags.get() & O_APPEND) != 0 ? inode | APPEND : inode;
+    }
+
+    /** The writer's credentials and a test of its supplementary groups, for the setgid rule. */
+    private record Writer(Caller caller, java.util.function.IntPredicate inGroup) {}
+
+    private Writer writer() {
+        FuseContext ctx = getContext();
+        int pid = ctx.pid.intValue();
+        return new Writer(new Caller(ctx.uid.intValue(), ctx.gid.intValue(), 0), gid -> ProcessGroups.contains(pid, gid));
     }
 
     @Override
     public int getattr(String path, FileStat stat) {
         return call(Op.GETATTR, path, () -> {
-            fill(stat, fs.getattr(path));
+            fill(stat, fs.getattr(path), fs.hiddenLinkCorrection(path));
             return 0;
         });
     }
@@ -198,7 +223,7 @@ public final class FuseAdapter extends FuseStubFS {
     @Override
     public int fgetattr(String path, FileStat stat, FuseFileInfo fi) {
         return call(Op.FGETATTR, path, () -> {
-            fill(stat, fs.getattr(handle(fi)));
+            fill(stat, fs.getattr(handle(fi)), fs.hiddenLinkCorrection(path));
             return 0;
         });
     }
@@ -253,7 +278,7 @@ public final class FuseAdapter extends FuseStubFS {
     public int create(String path, long mode, FuseFileInfo fi) {
         return call(Op.CREATE, path, () -> {
             Inode i = fs.create(path, (int) mode, caller());
-            fi.fh.set(i.id());
+            fi.fh.set(handleFor(i.id(), fi));
             return 0;
         });
     }
@@ -262,7 +287,7 @@ public final class FuseAdapter extends FuseStubFS {
     public int open(String path, FuseFileInfo fi) {
         return call(Op.OPEN, path, () -> {
             Inode i = fs.open(path);
-            fi.fh.set(i.id());
+            fi.fh.set(handleFor(i.id(), fi));
             return 0;
         });
     }
@@ -309,17 +334,16 @@ public final class FuseAdapter extends FuseStubFS {
     public int write(String path, Pointer buf, long size, long offset, FuseFileInfo fi) {
         return call(Op.WRITE, path, () -> {
             MemorySegment src = MemorySegment.ofAddress(buf.address()).reinterpret(size);
-            FuseContext ctx = getContext();
-            int pid = ctx.pid.intValue();
-            return fs.write(handle(fi), offset, src, new Caller(ctx.uid.intValue(), ctx.gid.intValue(), 0),
-                    gid -> ProcessGroups.contains(pid, gid));
+            Writer w = writer();
+            return fs.write(handle(fi), offset, src, w.caller(), w.inGroup(), appending(fi));
         });
     }
 
     @Override
     public int truncate(String path, long size) {
         return call(Op.TRUNCATE, path, () -> {
-            fs.truncate(path, size);
+            Writer w = writer();
+            fs.truncate(path, size, w.caller(), w.inGroup());
             return 0;
         });
     }
@@ -327,7 +351,8 @@ public final class FuseAdapter extends FuseStubFS {
     @Override
     public int ftruncate(String path, long size, FuseFileInfo fi) {
         return call(Op.FTRUNCATE, path, () -> {
-            fs.truncate(handle(fi), size);
+            Writer w = writer();
+            fs.truncate(handle(fi), size, w.caller(), w.inGroup());
             return 0;
         });
     }
@@ -423,7 +448,8 @@ public final class FuseAdapter extends FuseStubFS {
     @Override
     public int fallocate(String path, int mode, long offset, long length, FuseFileInfo fi) {
         return call(Op.FALLOCATE, path, () -> {
-            fs.fallocate(handle(fi), mode, offset, length);
+            Writer w = writer();
+            fs.fallocate(handle(fi), mode, offset, length, w.caller(), w.inGroup());
             return 0;
         });
     }
@@ -452,7 +478,9 @@ public final class FuseAdapter extends FuseStubFS {
     public int listxattr(String path, Pointer list, long size) {
         return call(Op.LISTXATTR, path, () -> {
             java.io.ByteArrayOutputStream names = new java.io.ByteArrayOutputStream();
-            for (String name : fs.listxattr(path, caller())) {
+            FuseContext ctx = getContext();
+            boolean sysAdmin = ctx.uid.intValue() == 0 || ProcessGroups.hasSysAdmin(ctx.pid.intValue());
+            for (String name : fs.listxattr(path, sysAdmin)) {
                 names.writeBytes(name.getBytes(StandardCharsets.UTF_8));
                 names.write(0);
             }

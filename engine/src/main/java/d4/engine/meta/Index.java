@@ -211,8 +211,12 @@ public final class Index {
             case Op.SetSize z -> {
                 ObjectState s = existing(z.id());
                 Invariant.check(z.sizeBytes() >= 0 && z.sizeBytes() <= Limits.MAX_OBJECT_BYTES, "size %d", z.sizeBytes());
-                long keepBlocks = (z.sizeBytes() + Limits.BLOCK_BYTES - 1) / Limits.BLOCK_BYTES;
-                removeRange(s, keepBlocks, Long.MAX_VALUE, freed);
+                // As ext4: a size that does not grow releases every block past it (also blocks that
+                // fallocate KEEP_SIZE placed there); growing keeps them.
+                if (z.sizeBytes() <= s.sizeBytes) {
+                    long keepBlocks = (z.sizeBytes() + Limits.BLOCK_BYTES - 1) / Limits.BLOCK_BYTES;
+                    removeRange(s, keepBlocks, Long.MAX_VALUE, freed);
+                }
                 s.sizeBytes = z.sizeBytes();
             }
             case Op.PutExtent p -> {

@@ -89,6 +89,9 @@ class IndexTest {
         Index index = Index.empty();
         apply(index, new Op.CreateObject(1, new byte[0]));
         apply(index, new Op.PutExtent(1, extent(0, 100, 8)));
+        assertEquals(List.of(), apply(index, new Op.SetSize(1, 2 * Limits.BLOCK_BYTES)),
+                "a size that grows (0 to 2 blocks) keeps blocks past it, as fallocate KEEP_SIZE leaves them");
+        apply(index, new Op.SetSize(1, 8 * Limits.BLOCK_BYTES));
         List<Run> freed = apply(index, new Op.SetSize(1, 3 * Limits.BLOCK_BYTES + 1));
         assertEquals(List.of(new Run(0, 104, 4)), freed);
         assertEquals(3L * Limits.BLOCK_BYTES + 1, index.sizeBytes(1));
