@@ -43,6 +43,11 @@ final class FormatCommand implements Callable<Integer> {
     @Option(names = "--volume", paramLabel = "PATH[:SIZE]", description = "A volume; repeat for several.")
     List<String> volumes = new ArrayList<>();
 
+    @Option(names = "--copies", paramLabel = "N", defaultValue = "1",
+            description = "Copies of every data block: 1, or 2 on two different volumes (needs two --volume; a"
+                    + " damaged copy is then read from the other and rewritten). Default: ${DEFAULT-VALUE}.")
+    int copies;
+
     @Option(names = "--force", description = "Overwrite a block device that holds a file system, a partition table or"
             + " a d4 volume (never one that is mounted or in use).")
     boolean force;
@@ -69,8 +74,14 @@ final class FormatCommand implements Callable<Integer> {
             }
             specs.add(spec);
         }
-        UUID uuid = PoolLocator.format(dir, pool, specs);
-        System.out.println("d4: created pool " + pool + " (" + uuid + ")");
+        if (copies != 1 && copies != 2) {
+            throw new CommandFailure("--copies must be 1 or 2, not " + copies);
+        }
+        if (copies == 2 && specs.size() < 2) {
+            throw new CommandFailure("--copies 2 keeps each block on two different volumes: give two --volume options");
+        }
+        UUID uuid = PoolLocator.format(dir, pool, specs, copies);
+        System.out.println("d4: created pool " + pool + " (" + uuid + ")" + (copies == 2 ? ", 2 copies of every block" : ""));
         for (int i = 0; i < specs.size(); i++) {
             String note = i < notes.size() && !notes.get(i).isEmpty() ? ", " + notes.get(i) : "";
             System.out.println("  volume " + i + ": " + specs.get(i).path() + " (" + ByteSize.format(specs.get(i).sizeBytes())

@@ -38,6 +38,8 @@ record MountStatus(long pid, Path mountPoint, Path dataDir, Path logFile, PoolIn
                 + ",\"objects\":" + pool.objectCount()
                 + ",\"health\":" + str(health)
                 + ",\"checksum_failures\":" + pool.checksumFailures()
+                + ",\"copies\":" + pool.copies()
+                + ",\"repaired_blocks\":" + pool.repairedBlocks()
                 + ",\"caches\":{\"inode\":{\"hits\":" + caches.inodeHits() + ",\"misses\":" + caches.inodeMisses()
                 + ",\"entries\":" + caches.inodeEntries() + ",\"hit_rate\":" + rate(caches.inodeHitRate())
                 + "},\"dentry\":{\"hits\":" + caches.nameHits() + ",\"misses\":" + caches.nameMisses()
@@ -71,6 +73,8 @@ record MountStatus(long pid, Path mountPoint, Path dataDir, Path logFile, PoolIn
                         pool.capacityBytes() == 0 ? 0.0 : 100.0 * used / pool.capacityBytes()))
                 .append(", free ").append(ByteSize.format(pool.freeBytes())).append('\n');
         b.append("objects:     ").append(pool.objectCount()).append('\n');
+        b.append("copies:      ").append(pool.copies()).append(pool.copies() == 2 ? " (every block on two volumes; "
+                + pool.repairedBlocks() + " damaged copies rewritten since mount)" : "").append('\n');
         b.append("checksums:   ").append(pool.checksumFailures() == 0 ? "no failures"
                 : pool.checksumFailures() + " checksum failures (those reads got EIO; d4 scrub lists the damaged files)")
                 .append('\n');

@@ -56,6 +56,11 @@ final class PoolLocator {
 
     /** Creates a pool, records it in the registry and returns its UUID. */
     static UUID format(Path dataDir, String name, List<VolumeSpec> volumes) {
+        return format(dataDir, name, volumes, 1);
+    }
+
+    /** As above, keeping {@code copies} (1 or 2) of every data block. */
+    static UUID format(Path dataDir, String name, List<VolumeSpec> volumes, int copies) {
         try (VolumeRegistry registry = VolumeRegistry.open(dataDir)) {
             if (registry.find(name).isPresent()) {
                 throw new CommandFailure("pool '" + name + "' already exists in " + registry.file()
@@ -70,7 +75,7 @@ final class PoolLocator {
                     }
                 }
             }
-            UUID uuid = Pool.format(name, volumes);
+            UUID uuid = Pool.format(name, volumes, copies);
             registry.register(name, uuid, volumes.stream().map(VolumeSpec::path).toList());
             return uuid;
         }

@@ -70,6 +70,35 @@ class IntegrityIT {
         }
     }
 
+    @Test
+    void aPoolWithTwoCopiesReadsAroundADamagedCopyAndRewritesIt() throws Exception {
+        byte[] data = new byte[4 * 4096];
+        Arrays.fill(data, (byte) 'M');
+        try (Mount m = new Mount(base.resolve("mirror"), "--pool", "m")) {
+            Path a = m.dataDir.resolve("a.d4vol");
+            Path b = m.dataDir.resolve("b.d4vol");
+            D4Cli.Result format = m.cli.run("format", "--data-dir", m.dataDir.toString(), "--pool", "m", "--copies", "2",
+                    "--volume", a + ":128M", "--volume", b + ":128M");
+            assertEquals(0, format.exitCode(), format.all());
+            assertTrue(format.stdout().contains("2 copies"), format.all());
+            m.mount();
+            Files.write(m.mountPoint.resolve("f"), data);
+            m.umount();
+
+            flipInsideBlock(b, Arrays.copyOf(data, 4096)); // one copy of the first block
+
+            m.mount();
+            assertArrayEquals(data, Files.readAllBytes(m.mountPoint.resolve("f")), "read from the intact copy");
+            D4Cli.Result scrub = m.cli.run("scrub", m.mountPoint.toString());
+            assertEquals(0, scrub.exitCode(), "nothing lost: " + scrub.all());
+            String status = m.statusJson();
+            assertTrue(status.contains("\"copies\":2") && !status.contains("\"repaired_blocks\":0"), status);
+            m.umount();
+            D4Cli.Result fsck = m.cli.run("fsck", "--data-dir", m.dataDir.toString(), "--pool", "m", "--data");
+            assertEquals(0, fsck.exitCode(), "the damaged copy was rewritten: " + fsck.all());
+        }
+    }
+
     /** Flips one byte in the middle of the first 4 KiB block of the file equal to {@code block}. */
     private static void flipInsideBlock(Path volume, byte[] block) throws IOException {
         try (RandomAccessFile raf = new RandomAccessFile(volume.toFile(), "rw")) {
