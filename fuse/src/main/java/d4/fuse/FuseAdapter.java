@@ -70,9 +70,14 @@ public final class FuseAdapter extends FuseStubFS {
         ops.putInt(flagsOffset, ops.getInt(flagsOffset) | 0b101);
     }
 
-    /** The FUSE options d4 always mounts with (see docs/architecture.md for why each). */
+    /**
+     * The FUSE options d4 always mounts with (see docs/architecture.md for why each). A root mount
+     * is open to every user, as a native file system is, with the kernel checking permissions
+     * (default_permissions); a user's own mount is not, since allow_other then needs
+     * user_allow_other in /etc/fuse.conf (give -o allow_other to ask for it).
+     */
     public static List<String> defaultOptions(String poolName) {
-        return List.of(
+        List<String> options = new java.util.ArrayList<>(List.of(
                 "fsname=d4:" + poolName,
                 "subtype=d4",
                 "big_writes",
@@ -81,10 +86,13 @@ public final class FuseAdapter extends FuseStubFS {
                 "use_ino",
                 "auto_cache",
                 "default_permissions",
-                "allow_other",
                 "attr_timeout=0",
                 "entry_timeout=1",
-                "negative_timeout=0");
+                "negative_timeout=0"));
+        if ("root".equals(System.getProperty("user.name"))) {
+            options.add("allow_other");
+        }
+        return List.copyOf(options);
     }
 
     /** How many JVM threads serve FUSE requests by default (libfuse 2's own loop caps idle workers at 10). */
