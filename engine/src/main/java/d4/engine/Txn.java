@@ -295,8 +295,13 @@ public final class Txn implements AutoCloseable {
         open();
         checkRange(offset, length);
         beginDataChange(id);
-        long end = offset + length;
         long size = pool.index().sizeBytes(id.value());
+        long end = offset + length;
+        if (end >= size) {
+            // Past the end of file nothing is kept: the block holding the end of file goes whole, as
+            // on ext4 (which extends such a punch to the page boundary after i_size).
+            end = Math.min(Limits.MAX_OBJECT_BYTES, (end + Limits.BLOCK_BYTES - 1) / Limits.BLOCK_BYTES * Limits.BLOCK_BYTES);
+        }
         long firstWhole = (offset + Limits.BLOCK_BYTES - 1) / Limits.BLOCK_BYTES;
         long endWhole = end / Limits.BLOCK_BYTES;
         long headBlock = offset / Limits.BLOCK_BYTES;

@@ -224,6 +224,10 @@ class DiffFuzzIT {
                     new FuzzOp.Open(0, "h", CREATE, 0644), new FuzzOp.Fallocate(0, Sys.FALLOC_FL_KEEP_SIZE, 1454, 49792),
                     new FuzzOp.FTruncate(0, 0), new FuzzOp.Fallocate(0, Sys.FALLOC_FL_KEEP_SIZE, 1454, 49792),
                     new FuzzOp.Open(1, "h", Sys.O_RDWR | Sys.O_TRUNC, 0)),
+            // A punch that reaches past the end of file frees the block holding the end of file.
+            Regression.ops("fallocate: a punch past EOF frees the last partial block",
+                    new FuzzOp.Mkdir("e", 01777), new FuzzOp.Open(9, "e/f_f", Sys.O_RDWR | Sys.O_CREAT | Sys.O_APPEND, 0777),
+                    new FuzzOp.Fallocate(9, 16, 45309L, 151783L), new FuzzOp.Fallocate(9, 3, 6195L, 191445L)),
             Regression.ops("fallocate: KEEP_SIZE blocks past EOF stay when a truncate grows the file",
                     new FuzzOp.Open(0, "h", CREATE, 0644), new FuzzOp.Fallocate(0, Sys.FALLOC_FL_KEEP_SIZE, 7314, 144886),
                     new FuzzOp.Truncate("h", 2257)));
