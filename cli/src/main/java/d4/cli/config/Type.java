@@ -42,29 +42,32 @@ public sealed interface Type {
         }
     }
 
-    /** Any string; "" usually means "not set" (see the option's doc). */
-    record Text() implements Type {
+    /** A type whose values are strings: a TOML string, read with {@link #parse}, written quoted. */
+    sealed interface Textual extends Type {
         @Override
-        public Object parse(String text) {
-            return text;
-        }
-
-        @Override
-        public Object fromToml(JsonNode node) {
+        default Object fromToml(JsonNode node) {
             if (!node.isTextual()) {
                 throw new Rejected(allowed());
             }
-            return node.textValue();
+            return parse(node.textValue());
         }
 
         @Override
-        public String toToml(Object value) {
+        default String toToml(Object value) {
             return quote((String) value);
         }
 
         @Override
-        public String format(Object value) {
+        default String format(Object value) {
             return (String) value;
+        }
+    }
+
+    /** Any string; "" usually means "not set" (see the option's doc). */
+    record Text() implements Textual {
+        @Override
+        public Object parse(String text) {
+            return text;
         }
 
         @Override
@@ -243,7 +246,7 @@ public sealed interface Type {
     }
 
     /** One of a fixed set of names (case-insensitive; the canonical spelling is the one listed). */
-    record Choice(List<String> values) implements Type {
+    record Choice(List<String> values) implements Textual {
         public Choice {
             values = List.copyOf(values);
         }
@@ -257,24 +260,6 @@ public sealed interface Type {
                 }
             }
             throw new Rejected(allowed());
-        }
-
-        @Override
-        public Object fromToml(JsonNode node) {
-            if (!node.isTextual()) {
-                throw new Rejected(allowed());
-            }
-            return parse(node.textValue());
-        }
-
-        @Override
-        public String toToml(Object value) {
-            return quote((String) value);
-        }
-
-        @Override
-        public String format(Object value) {
-            return (String) value;
         }
 
         @Override
@@ -339,7 +324,7 @@ public sealed interface Type {
      * Where to listen: HOST:PORT (HOST a name or an IPv4 address, or [IPv6]:PORT), or "" for
      * nowhere. The value is the text as given, trimmed.
      */
-    record Listen() implements Type {
+    record Listen() implements Textual {
         @Override
         public Object parse(String text) {
             String t = text.trim();
@@ -368,24 +353,6 @@ public sealed interface Type {
         }
 
         @Override
-        public Object fromToml(JsonNode node) {
-            if (!node.isTextual()) {
-                throw new Rejected(allowed());
-            }
-            return parse(node.textValue());
-        }
-
-        @Override
-        public String toToml(Object value) {
-            return quote((String) value);
-        }
-
-        @Override
-        public String format(Object value) {
-            return (String) value;
-        }
-
-        @Override
         public String allowed() {
             return "HOST:PORT such as \"127.0.0.1:9464\" or \"[::1]:9464\" (port 1 to 65535), or \"\" for none";
         }
@@ -402,8 +369,11 @@ public sealed interface Type {
         }
     }
 
-    /** A TOML basic string. */
-    static String quote(String s) {
+    /**
+     * A TOML basic string; its escapes (\", \\, \n, \t, \r, \\uXXXX) are JSON's too, so the JSON
+     * of d4 status uses it as well.
+     */
+    public static String quote(String s) {
         StringBuilder b = new StringBuilder("\"");
         for (int i = 0; i < s.length(); i++) {
             char c = s.charAt(i);
