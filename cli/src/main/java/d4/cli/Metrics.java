@@ -1,10 +1,12 @@
 package d4.cli;
 
 import d4.engine.PoolInfo;
+import d4.engine.io.DriveStats;
 import d4.fuse.OpStats;
 import java.math.BigDecimal;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.ToIntFunction;
 
 /**
  * The numbers of {@code d4 status} in Prometheus's text exposition format (version 0.0.4): one
@@ -54,6 +56,29 @@ final class Metrics {
         return BigDecimal.valueOf(nanos, 9).stripTrailingZeros().toPlainString();
     }
 
+    /** The io_uring queue depths per volume; nothing when no volume reports rings (FileChannel drive). */
+    private static void ringMetrics(Writer w, PoolInfo p) {
+        List<PoolInfo.VolumeInfo> vols = p.volumes().stream().filter(v -> v.rings().isPresent()).toList();
+        if (vols.isEmpty()) {
+            return;
+        }
+        record Gauge(String name, String help, ToIntFunction<DriveStats> value) {}
+        for (Gauge g : List.of(
+                new Gauge("d4_volume_io_rings", "io_uring rings serving each volume.", DriveStats::rings),
+                new Gauge("d4_volume_io_sq_entries", "Submission queue entries of each ring (its configured depth).",
+                        DriveStats::sqEntries),
+                new Gauge("d4_volume_io_in_flight", "Requests the volume's rings hold in the kernel now (queue depth).",
+                        DriveStats::inFlight),
+                new Gauge("d4_volume_io_in_flight_peak", "The most requests the volume's rings held at once since the mount.",
+                        DriveStats::peakInFlight))) {
+            w.metric(g.name(), "gauge", g.help());
+            for (PoolInfo.VolumeInfo v : vols) {
+                w.sample(g.name(), g.value().applyAsInt(v.rings().orElseThrow()), "volume", Integer.toString(v.index()),
+                        "path", v.path().toString());
+            }
+        }
+    }
+
     static String exposition(MountStatus s, String version) {
         PoolInfo p = s.pool();
         Writer w = new Writer(p.name());
@@ -86,6 +111,7 @@ final class Metrics {
         for (PoolInfo.VolumeInfo v : p.volumes()) {
             w.sample("d4_volume_free_bytes", v.freeBytes(), "volume", Integer.toString(v.index()), "path", v.path().toString());
         }
+        ringMetrics(w, p);
         w.metric("d4_cache_hits_total", "counter", "Lookups answered by the namespace caches (inode: attributes, dentry: names).")
                 .sample("d4_cache_hits_total", s.caches().inodeHits(), "cache", "inode")
                 .sample("d4_cache_hits_total", s.caches().nameHits(), "cache", "dentry");

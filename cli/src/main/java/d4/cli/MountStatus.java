@@ -24,7 +24,7 @@ record MountStatus(long pid, Path mountPoint, Path dataDir, Path logFile, PoolIn
         for (PoolInfo.VolumeInfo v : pool.volumes()) {
             vols.add("{\"index\":" + v.index() + ",\"path\":" + str(v.path().toString()) + ",\"uuid\":"
                     + str(v.uuid().toString()) + ",\"size_bytes\":" + v.sizeBytes() + ",\"capacity_bytes\":"
-                    + v.capacityBytes() + ",\"free_bytes\":" + v.freeBytes() + "}");
+                    + v.capacityBytes() + ",\"free_bytes\":" + v.freeBytes() + ",\"io\":" + ioJson(v) + "}");
         }
         return "{\"pid\":" + pid
                 + ",\"mountpoint\":" + str(mountPoint.toString())
@@ -49,6 +49,12 @@ record MountStatus(long pid, Path mountPoint, Path dataDir, Path logFile, PoolIn
                 + ",\"metrics\":" + str(metricsUrl)
                 + ",\"volumes\":[" + String.join(",", vols) + "]"
                 + ",\"fuse_ops\":{" + String.join(",", opsJson()) + "}}";
+    }
+
+    /** The ring queue depths of a volume's drive, or null (FileChannel drive, or not reported). */
+    private static String ioJson(PoolInfo.VolumeInfo v) {
+        return v.rings().map(q -> "{\"rings\":" + q.rings() + ",\"sq_entries\":" + q.sqEntries() + ",\"in_flight\":"
+                + q.inFlight() + ",\"peak_in_flight\":" + q.peakInFlight() + "}").orElse("null");
     }
 
     private List<String> opsJson() {
@@ -93,6 +99,9 @@ record MountStatus(long pid, Path mountPoint, Path dataDir, Path logFile, PoolIn
             b.append("  ").append(v.index()).append("  ").append(v.path()).append("  ")
                     .append(ByteSize.format(v.sizeBytes())).append(", free ").append(ByteSize.format(v.freeBytes()))
                     .append('\n');
+            v.rings().ifPresent(q -> b.append("     io_uring: ").append(q.rings()).append(q.rings() == 1 ? " ring" : " rings")
+                    .append(" of ").append(q.sqEntries()).append(" entries, ").append(q.inFlight())
+                    .append(" in flight, peak ").append(q.peakInFlight()).append(" since the mount\n"));
         }
         if (!ops.isEmpty()) {
             b.append("fuse operations since the mount:\n");

@@ -9,6 +9,7 @@ import d4.cli.config.Host;
 import d4.cli.config.Options;
 import d4.cli.config.Type;
 import d4.engine.PoolInfo;
+import d4.engine.io.DriveStats;
 import d4.fs.CacheStats;
 import d4.fuse.OpStats;
 import java.net.ServerSocket;
@@ -44,9 +45,8 @@ class MetricsTest {
                 "ok", new CacheStats(10, 5, 7, 20, 2, 9), ops.snapshot(), "http://127.0.0.1:9464/metrics");
     }
 
-    @Test
-    void everyMetricHasHelpAndTypeBeforeItsSamplesAndEverySampleParses() {
-        String text = Metrics.exposition(sample(), "0.1.0");
+    /** Checks the exposition format line by line and returns the sample lines. */
+    static List<String> checkExposition(String text) {
         assertTrue(text.endsWith("\n"));
         Set<String> declared = new HashSet<>();
         Map<String, String> types = new java.util.HashMap<>();
@@ -74,6 +74,14 @@ class MetricsTest {
                 samples.add(line);
             }
         }
+        return samples;
+    }
+
+    @Test
+    void everyMetricHasHelpAndTypeBeforeItsSamplesAndEverySampleParses() {
+        checkExposition(Metrics.exposition(withRings(), "0.1.0"));
+        String text = Metrics.exposition(sample(), "0.1.0");
+        List<String> samples = checkExposition(text);
         assertTrue(samples.contains("d4_fuse_requests_total{pool=\"tank\",op=\"getattr\"} 2"), text);
         assertTrue(samples.contains("d4_fuse_errors_total{pool=\"tank\",op=\"getattr\"} 1"), text);
         assertTrue(samples.contains("d4_fuse_request_duration_max_seconds{pool=\"tank\",op=\"getattr\"} 0.003"), text);
@@ -88,6 +96,50 @@ class MetricsTest {
         assertTrue(samples.contains("d4_pool_healthy{pool=\"tank\"} 1"), text);
         assertTrue(text.contains("d4_info{pool=\"tank\",pool_uuid=\"00000000-0000-0000-0000-000000000001\",mountpoint=\"/srv/tank\","
                 + "io_engine=\"io_uring\",version=\"0.1.0\"} 1"), text);
+    }
+
+    /** A two-volume pool: volume 0 on an io_uring drive with its queue depths, volume 1 with none reported. */
+    static MountStatus withRings() {
+        MountStatus s = sample();
+        PoolInfo p = s.pool();
+        PoolInfo pool = new PoolInfo(p.name(), p.uuid(), p.blockSizeBytes(), List.of(
+                new PoolInfo.VolumeInfo(0, Path.of("/srv/d4/tank0.img"), UUID.randomUUID(), 1L << 30, 1L << 29, 1L << 28,
+                        new DriveStats(1, 256, 3, 64)),
+                new PoolInfo.VolumeInfo(1, Path.of("/srv/d4/tank1.img"), UUID.randomUUID(), 1L << 30, 1L << 29, 1L << 28)),
+                p.capacityBytes(), p.freeBytes(), p.objectCount(), p.ioEngine(), p.checksumFailures(), p.copies(),
+                p.repairedBlocks());
+        return new MountStatus(s.pid(), s.mountPoint(), s.dataDir(), s.logFile(), pool, s.health(), s.caches(), s.ops(),
+                s.metricsUrl());
+    }
+
+    @Test
+    void ringQueueDepthsPerVolumeInStatusAndMetrics() {
+        MountStatus s = withRings();
+        String text = s.toText();
+        assertTrue(text.contains("  0  /srv/d4/tank0.img  1.0 GiB, free 256.0 MiB\n"
+                + "     io_uring: 1 ring of 256 entries, 3 in flight, peak 64 since the mount\n"
+                + "  1  /srv/d4/tank1.img  1.0 GiB, free 256.0 MiB\n"), text);
+        assertEquals(1, text.split("io_uring: ", -1).length - 1, "only the volume that reports rings: " + text);
+        String json = s.toJson();
+        assertTrue(json.contains("\"free_bytes\":268435456,\"io\":{\"rings\":1,\"sq_entries\":256,\"in_flight\":3,"
+                + "\"peak_in_flight\":64}}"), json);
+        assertTrue(json.contains("\"path\":\"/srv/d4/tank1.img\"") && json.endsWith("}") && json.contains("\"io\":null}]"), json);
+        String m = Metrics.exposition(s, "x");
+        assertTrue(m.contains("# TYPE d4_volume_io_in_flight gauge\n"
+                + "d4_volume_io_in_flight{pool=\"tank\",volume=\"0\",path=\"/srv/d4/tank0.img\"} 3\n#"), m);
+        assertTrue(m.contains("d4_volume_io_in_flight_peak{pool=\"tank\",volume=\"0\",path=\"/srv/d4/tank0.img\"} 64\n"), m);
+        assertTrue(m.contains("d4_volume_io_sq_entries{pool=\"tank\",volume=\"0\",path=\"/srv/d4/tank0.img\"} 256\n"), m);
+        assertTrue(m.contains("d4_volume_io_rings{pool=\"tank\",volume=\"0\",path=\"/srv/d4/tank0.img\"} 1\n"), m);
+        assertTrue(!m.contains("volume=\"1\",path=\"/srv/d4/tank1.img\"} 3"), m);
+        assertEquals(4, m.lines().filter(l -> l.startsWith("d4_volume_io_")).count(), "one sample per gauge, volume 0 only: " + m);
+
+        // Not reported (a pool that does not fill them in, or the FileChannel drive): nothing shown.
+        MountStatus none = sample();
+        assertTrue(!none.toText().contains("io_uring:"), none.toText());
+        assertTrue(none.toJson().contains("\"io\":null"), none.toJson());
+        assertTrue(!Metrics.exposition(none, "x").contains("d4_volume_io_"));
+        PoolInfo.VolumeInfo channel = new PoolInfo.VolumeInfo(0, Path.of("/v"), UUID.randomUUID(), 1, 1, 1, DriveStats.NO_RINGS);
+        assertTrue(channel.rings().isEmpty(), "a drive without rings shows no queue depths");
     }
 
     @Test

@@ -1,7 +1,10 @@
 package d4.engine;
 
+import d4.engine.io.Drive;
+import d4.engine.io.DriveStats;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Optional;
 import java.util.UUID;
 
 /**
@@ -25,6 +28,23 @@ public record PoolInfo(
         int copies,
         long repairedBlocks) {
 
-    /** One volume of the pool. Capacity counts the data area only (not superblocks or journal). */
-    public record VolumeInfo(int index, Path path, UUID uuid, long sizeBytes, long capacityBytes, long freeBytes) {}
+    /**
+     * One volume of the pool. Capacity counts the data area only (not superblocks or journal).
+     *
+     * @param io the queue depths of the volume's drive ({@link Drive#stats()}), or null when the
+     *     pool did not report them
+     */
+    public record VolumeInfo(int index, Path path, UUID uuid, long sizeBytes, long capacityBytes, long freeBytes,
+            DriveStats io) {
+
+        /** A volume whose drive statistics are not reported ({@link #io()} is null). */
+        public VolumeInfo(int index, Path path, UUID uuid, long sizeBytes, long capacityBytes, long freeBytes) {
+            this(index, path, uuid, sizeBytes, capacityBytes, freeBytes, null);
+        }
+
+        /** The drive's queue depths, when reported and the drive has io_uring rings. */
+        public Optional<DriveStats> rings() {
+            return io != null && io.hasRings() ? Optional.of(io) : Optional.empty();
+        }
+    }
 }

@@ -7,7 +7,7 @@ import java.lang.foreign.MemorySegment;
  * (a block device or a file), and a durability barrier. Everything above the drive speaks in byte
  * offsets that are multiples of {@link #alignmentBytes()}; the drive never sees partial blocks.
  *
- * <p>Implementations: {@link ChannelDrive} (FileChannel), and later an io_uring drive. Errors are
+ * <p>Implementations: {@link ChannelDrive} (FileChannel) and {@link UringDrive} (io_uring). Errors are
  * thrown as {@link d4.engine.D4Exception.DriveFailure} (or NoSpace when the host file system behind
  * a file-backed volume is full). Implementations must be safe for concurrent use by many threads.
  */
@@ -30,6 +30,14 @@ public interface Drive extends AutoCloseable {
 
     /** Makes every write that completed before this call durable. */
     void flush();
+
+    /**
+     * Queue depths for status and metrics: cheap (no lock, nothing on the I/O path to pay for it)
+     * and racy. Drives without io_uring rings report {@link DriveStats#NO_RINGS}.
+     */
+    default DriveStats stats() {
+        return DriveStats.NO_RINGS;
+    }
 
     @Override
     void close();

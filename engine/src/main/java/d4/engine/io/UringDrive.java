@@ -12,6 +12,8 @@ import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.file.Path;
@@ -36,6 +38,10 @@ import java.util.concurrent.locks.LockSupport;
  * <p>Flushes are group commits: every flush that arrives while an fsync is in flight waits for one
  * more fsync, issued once the current one completes, so N concurrent flushers cost at most two
  * device flushes, not N.
+ *
+ * <p>{@link #stats()} reports the ring's depth: the ring thread publishes how many requests it has in
+ * the kernel after each batch it queues and each batch of completions it reaps (an opaque store of
+ * an int it owns: no fence, no lock, nothing per I/O), and keeps the peak the same way.
  *
  * <p>The volume is opened with O_DIRECT where the file system allows it (d4 caches nothing it does
  * not need, and the page cache would hold a second copy of every block); buffers that are not
@@ -106,6 +112,29 @@ public final class UringDrive implements Drive {
     private volatile boolean closing;
     private volatile boolean closed;
     private final int cpu;
+
+    /**
+     * The ring's figures for {@link #stats()}: written by the ring thread only, with opaque stores
+     * (a plain store the JIT may not drop or defer), read racily by status.
+     */
+    private int depthNow;
+
+    private int depthPeak;
+    /** Entries of the submission queue as the kernel set it up; written before {@link #started} opens. */
+    private int sqEntries;
+
+    private static final VarHandle DEPTH_NOW;
+    private static final VarHandle DEPTH_PEAK;
+
+    static {
+        try {
+            MethodHandles.Lookup l = MethodHandles.lookup();
+            DEPTH_NOW = l.findVarHandle(UringDrive.class, "depthNow", int.class);
+            DEPTH_PEAK = l.findVarHandle(UringDrive.class, "depthPeak", int.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
 
     private UringDrive(Path path, FileChannel lockChannel, FileLock lock, int fd, int eventFd, boolean direct,
             long sizeBytes, int alignmentBytes, int cpu) {
@@ -253,6 +282,21 @@ public final class UringDrive implements Drive {
         return cpu;
     }
 
+    /** One ring; its submission queue's size; requests in the kernel now and at most since open. */
+    @Override
+    public DriveStats stats() {
+        return new DriveStats(1, sqEntries, (int) DEPTH_NOW.getOpaque(this), (int) DEPTH_PEAK.getOpaque(this));
+    }
+
+    /** Ring thread: publishes how many requests the kernel holds (reads, writes, the group fsync). */
+    private void publishDepth() {
+        int depth = inFlight + (fsyncInFlight ? 1 : 0);
+        DEPTH_NOW.setOpaque(this, depth);
+        if (depth > depthPeak) {
+            DEPTH_PEAK.setOpaque(this, depth);
+        }
+    }
+
     @Override
     public void read(long offsetBytes, MemorySegment dst) {
         checkRange(offsetBytes, dst.byteSize());
@@ -387,6 +431,7 @@ public final class UringDrive implements Drive {
             }
             try {
                 ring = openRing();
+                sqEntries = ring.sqEntries();
                 try {
                     ring.registerFiles(new int[] {fd, eventFd});
                     fixedFiles = true;
@@ -432,6 +477,7 @@ public final class UringDrive implements Drive {
     private void serve() throws UringException {
         while (true) {
             boolean queuedSomething = fillSubmissionQueue();
+            publishDepth(); // the most the kernel holds until the next reap: the peak is exact
             if (closing && inFlight == 0 && !fsyncInFlight && flushWaitingCount == 0 && retryCount == 0
                     && carried < 0 && submitted.isEmpty()) {
                 return;
@@ -587,6 +633,7 @@ public final class UringDrive implements Drive {
             }
         }
         ring.cqAdvance(n);
+        publishDepth();
         if (rearmAfterReap) {
             rearmAfterReap = false;
             armEventFd(); // the CQ entries were consumed, so the SQ has room (one SQE per in-flight slot at most)

@@ -264,4 +264,69 @@ class UringDriveTest {
         }
         assertThrows(IllegalArgumentException.class, () -> DriveFactory.forEngine("aio"));
     }
+
+    @Test
+    void statsReportTheRingDepthAndItsPeak() throws Exception {
+        Path p = volume(64 << 20);
+        try (UringDrive d = UringDrive.open(p, BLOCK); Arena arena = Arena.ofConfined()) {
+            DriveStats fresh = d.stats();
+            assertEquals(1, fresh.rings());
+            assertEquals(256, fresh.sqEntries(), "the configured depth, as the kernel set it up");
+            assertEquals(0, fresh.inFlight());
+            assertEquals(0, fresh.peakInFlight(), "nothing submitted yet");
+
+            // One caller at a time: each request completes before the next is queued, so the ring
+            // never holds more than one.
+            MemorySegment buf = pattern(arena, 1 << 20, 7);
+            for (int i = 0; i < 8; i++) {
+                d.write((long) i << 20, buf);
+                d.read((long) i << 20, buf);
+            }
+            d.flush();
+            assertEquals(1, d.stats().peakInFlight(), "sequential I/O has depth 1");
+
+            // Many callers at once: the ring thread queues what they handed over in one batch.
+            int threads = 16;
+            long deadline = System.nanoTime() + 20_000_000_000L;
+            while (d.stats().peakInFlight() < 2 && System.nanoTime() < deadline) {
+                CountDownLatch go = new CountDownLatch(1);
+                List<Thread> ts = new ArrayList<>();
+                AtomicReference<Throwable> failure = new AtomicReference<>();
+                for (int t = 0; t < threads; t++) {
+                    int id = t;
+                    ts.add(Thread.ofPlatform().start(() -> {
+                        try (Arena a = Arena.ofConfined()) {
+                            MemorySegment r = a.allocate(1 << 20, BLOCK);
+                            go.await();
+                            for (int i = 0; i < 16; i++) {
+                                d.read((long) ((id + i) % 64) << 20, r);
+                            }
+                        } catch (Throwable e) {
+                            failure.compareAndSet(null, e);
+                        }
+                    }));
+                }
+                go.countDown();
+                for (Thread t : ts) {
+                    t.join();
+                }
+                if (failure.get() != null) {
+                    throw new AssertionError(failure.get());
+                }
+            }
+            DriveStats after = d.stats();
+            assertTrue(after.peakInFlight() >= 2 && after.peakInFlight() <= threads,
+                    "16 concurrent callers put 2 to 16 requests in the ring at once: " + after);
+            // Every caller has its answer; the ring thread publishes the drained depth right after.
+            while (d.stats().inFlight() != 0 && System.nanoTime() < deadline) {
+                Thread.onSpinWait();
+            }
+            assertEquals(0, d.stats().inFlight(), "nothing in flight once every request completed");
+            assertEquals(after.peakInFlight(), d.stats().peakInFlight(), "the peak stays");
+        }
+        try (Drive c = DriveFactory.forEngine("filechannel").open(p, BLOCK)) {
+            assertEquals(DriveStats.NO_RINGS, c.stats(), "the FileChannel drive has no rings");
+            assertFalse(c.stats().hasRings());
+        }
+    }
 }
