@@ -78,15 +78,8 @@ final class Daemon {
                 options.addAll(config.list(Options.FUSE_OPTIONS));
                 LOG.log(Level.INFO, "serving pool {0} ({1}) at {2}, pid {3}, io engine {4}", poolName, pool.uuid(),
                         mountPoint, String.valueOf(ProcessHandle.current().pid()), pool.info().ioEngine());
-                Thread dropper = dropTo.map(this::dropWhenMounted).orElse(null);
-                ready = dropper == null;
-                try {
-                    adapter.serve(mountPoint, options, (int) config.number(Options.FUSE_THREADS)); // returns once unmounted
-                } finally {
-                    if (dropper != null) {
-                        dropper.interrupt();
-                    }
-                }
+                // Returns once unmounted; onMounted runs when the kernel has the mount, before any request.
+                adapter.serve(mountPoint, options, (int) config.number(Options.FUSE_THREADS), this::onMounted);
                 LOG.log(Level.INFO, "{0} was unmounted; closing pool {1}", mountPoint, poolName);
             }
             try {
@@ -107,46 +100,41 @@ final class Daemon {
     }
 
     /**
-     * Starts the thread that drops privileges as soon as the mount is live: /dev/fuse is open and the
-     * mount made by then (fuse_setup, as root), and so are the volumes, the log and the control socket.
-     * d4.fuse offers no callback after fuse_setup, so the thread watches /proc/self/mountinfo (every
-     * 5 ms). Until the drop, the control socket answers ping with "starting", so d4 mount does not
-     * report success before it. If the drop fails the daemon must not go on serving as root: it
-     * removes its mount while it still can and stops at once (the pool is recovered by the next mount,
-     * as after a crash; nothing was written through the mount meanwhile beyond what the journal replays).
+     * Runs once the kernel has the mount, before the first request is served (d4.fuse's onMounted
+     * hook, on the thread that made the mount): /dev/fuse is open and the mount made (fuse_setup, as
+     * root), and so are the volumes, the log and the control socket. With mount.user this is where
+     * the daemon drops its privileges; until then the control socket answers ping with "starting",
+     * so d4 mount does not report success before it. If the drop fails the daemon must not go on
+     * serving as root: it removes its mount while it still can and stops at once (the pool is
+     * recovered by the next mount, as after a crash; no request has been served).
      */
-    private Thread dropWhenMounted(PrivilegeDrop.Identity id) {
-        return Thread.ofPlatform().name("d4-privdrop").daemon(true).start(() -> {
-            try {
-                while (!MountTable.isD4(mountPoint)) {
-                    Thread.sleep(5);
-                }
-            } catch (InterruptedException e) {
-                return; // serving ended before the mount was made
+    private void onMounted() {
+        dropTo.ifPresent(this::drop);
+        ready = true;
+    }
+
+    private void drop(PrivilegeDrop.Identity id) {
+        try {
+            PrivilegeDrop.apply(id);
+            PrivilegeDrop.Threads threads = PrivilegeDrop.check(id);
+            if (!threads.wrong().isEmpty()) {
+                throw new IllegalStateException("threads kept other credentials: " + String.join("; ", threads.wrong()));
             }
-            try {
-                PrivilegeDrop.apply(id);
-                PrivilegeDrop.Threads threads = PrivilegeDrop.check(id);
-                if (!threads.wrong().isEmpty()) {
-                    throw new IllegalStateException("threads kept other credentials: " + String.join("; ", threads.wrong()));
-                }
-                LOG.log(Level.INFO, "now running as {0}: supplementary groups, gid and uid set on all threads",
-                        id.describe());
-                if (!threads.ioWorkers().isEmpty()) {
-                    LOG.log(Level.INFO, "{0} io_uring kernel worker(s) created before the switch keep their credentials"
-                            + " but run only this process''s I/O requests, with the credentials of their submitter (now {1}): {2}",
-                            threads.ioWorkers().size(), id.describe(), String.join("; ", threads.ioWorkers()));
-                }
-                ready = true;
-            } catch (IOException | RuntimeException e) {
-                LOG.log(Level.ERROR, "could not switch to " + id.describe() + ": " + e.getMessage()
-                        + "; unmounting and stopping rather than serving as root", e);
-                if (Posix.getuid() == 0) {
-                    lazyUnmount();
-                }
-                Runtime.getRuntime().halt(1);
+            LOG.log(Level.INFO, "now running as {0}: supplementary groups, gid and uid set on all threads",
+                    id.describe());
+            if (!threads.ioWorkers().isEmpty()) {
+                LOG.log(Level.INFO, "{0} io_uring kernel worker(s) created before the switch keep their credentials"
+                        + " but run only this process''s I/O requests, with the credentials of their submitter (now {1}): {2}",
+                        threads.ioWorkers().size(), id.describe(), String.join("; ", threads.ioWorkers()));
             }
-        });
+        } catch (IOException | RuntimeException e) {
+            LOG.log(Level.ERROR, "could not switch to " + id.describe() + ": " + e.getMessage()
+                    + "; unmounting and stopping rather than serving as root", e);
+            if (Posix.getuid() == 0) {
+                lazyUnmount();
+            }
+            Runtime.getRuntime().halt(1);
+        }
     }
 
     /** fusermount -u -z: true when it succeeded. */

@@ -103,6 +103,15 @@ public final class FuseAdapter extends FuseStubFS {
      * {@link FuseLoop}: libfuse's own worker threads cost a JVM attach and detach per request).
      */
     public void serve(Path mountPoint, List<String> fuseOptions, int threads) {
+        serve(mountPoint, fuseOptions, threads, () -> {});
+    }
+
+    /**
+     * As {@link #serve(Path, List, int)}, running {@code onMounted} once the kernel has the mount and
+     * before the first request is served (the moment to drop privileges: see {@link FuseLoop}). If it
+     * throws, the mount is removed again and the exception propagates.
+     */
+    public void serve(Path mountPoint, List<String> fuseOptions, int threads, Runnable onMounted) {
         // jnr keeps the struct in Java heap memory and copies it for each native call it makes; for
         // our own FFM calls, copy it once into native memory that lives as long as the mount.
         Pointer ops = Struct.getMemory(fuseOperations);
@@ -112,7 +121,7 @@ public final class FuseAdapter extends FuseStubFS {
         try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofShared()) {
             MemorySegment nativeOps = arena.allocate(size, 8);
             MemorySegment.copy(bytes, 0, nativeOps, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, size);
-            FuseLoop.serve(mountPoint, fuseOptions, nativeOps, size, threads);
+            FuseLoop.serve(mountPoint, fuseOptions, nativeOps, size, threads, onMounted);
         }
     }
 

@@ -24,6 +24,14 @@ import java.util.List;
  * {@code fuse_session_process_buf}, as each of fuse_loop_mt's workers does) on a fixed set of JVM
  * platform threads, through FFM. The callbacks are still jnr-fuse's, registered in the same
  * {@code struct fuse_operations}; they now run on threads the JVM already knows.
+ *
+ * <p>Between the two it runs the caller's {@code onMounted} hook, once: when {@code fuse_setup}
+ * returns, mount(2) has returned (as root; or fusermount has mounted and handed over the /dev/fuse
+ * descriptor), so the kernel has the mount and has queued its FUSE_INIT, and no request has been
+ * read yet. That is the moment d4 drops its privileges: everything that needs root is done, and
+ * nothing is served before the hook returns (the kernel holds every request until the INIT
+ * answer, which a worker sends only after the hook). libfuse's own {@code init} callback comes
+ * later, on the worker that reads FUSE_INIT.
  */
 final class FuseLoop {
     private static final System.Logger LOG = System.getLogger("d4.fuse");
@@ -61,9 +69,12 @@ final class FuseLoop {
      * serves with {@code threads} JVM threads until the file system is unmounted, and tears down.
      *
      * @param operations the address of the {@code struct fuse_operations} jnr-fuse filled
+     * @param onMounted runs once the kernel has the mount, before any request is served (see above);
+     *     if it throws, the mount is torn down (unmounted) and the exception propagates
      * @throws MountFailedException when libfuse cannot mount (its own message went to stderr)
      */
-    static void serve(Path mountPoint, List<String> options, MemorySegment operations, long operationsSize, int threads) {
+    static void serve(Path mountPoint, List<String> options, MemorySegment operations, long operationsSize, int threads,
+            Runnable onMounted) {
         try (Arena arena = Arena.ofShared()) {
             List<String> args = new ArrayList<>(List.of("d4", "-f", mountPoint.toAbsolutePath().toString()));
             if (!options.isEmpty()) {
@@ -85,6 +96,7 @@ final class FuseLoop {
             }
             MemorySegment mountpoint = mountpointOut.get(PTR, 0);
             try {
+                onMounted.run();
                 MemorySegment session = (MemorySegment) Lib.GET_SESSION.invokeExact(fuse);
                 MemorySegment channel = (MemorySegment) Lib.NEXT_CHAN.invokeExact(session, MemorySegment.NULL);
                 long bufsize = (long) Lib.CHAN_BUFSIZE.invokeExact(channel);
