@@ -10,8 +10,14 @@ public final class Limits {
     /** Largest attribute blob of an object (an inode with a 4095-byte symlink target fits). */
     public static final int MAX_ATTRS_BYTES = 8192;
 
-    /** Largest entry key (a 255-byte name plus a namespace prefix fits with room to spare). */
-    public static final int MAX_KEY_BYTES = 1024;
+    /** Largest key of the metadata B+tree (docs/btree-format.md). */
+    public static final int MAX_TREE_KEY_BYTES = 1024;
+
+    /**
+     * Largest entry key (a 255-byte name plus a namespace prefix fits with room to spare): the tree key
+     * of an entry is its owner's 8-byte id, a type byte and the entry key.
+     */
+    public static final int MAX_KEY_BYTES = MAX_TREE_KEY_BYTES - 9;
 
     /** Largest entry value (a 64 KiB xattr value fits). */
     public static final int MAX_VALUE_BYTES = 64 * 1024 + 64;

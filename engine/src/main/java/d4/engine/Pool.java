@@ -38,17 +38,24 @@ import java.util.zip.CRC32C;
  * (data first, then the journal record). Blocks released by a transaction return to free space only
  * once that transaction is durable, so a crash never leaves durable metadata pointing at reused blocks.
  *
- * <p>On disk: superblocks, two meta slots, the journal and a checkpoint image of the index (see
- * docs/format.md). The image is rewritten at checkpoints, which happen when the journal fills past
- * half, at every open (each session writes its own journal epoch), and at close.
+ * <p>On disk: superblocks, two meta slots, the journal, and the metadata B+tree with the free-space
+ * bitmap among its records (see docs/format.md). Checkpoints write the tree's changed pages to new
+ * places and publish its root in the other meta slot; they happen when the journal fills past half,
+ * when {@link #DIRTY_PAGE_LIMIT} pages have changed, at every open (each session writes its own
+ * journal epoch), and at close.
  */
 public final class Pool implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger("d4.engine");
+    /** Changed metadata pages (pinned in memory) that make a commit checkpoint: 16 MiB. */
+    public static final int DIRTY_PAGE_LIMIT = 4096;
+    /** Blocks kept free beyond the changed pages, for the pages a checkpoint may still add. */
+    private static final int CHECKPOINT_SLACK_BLOCKS = 1024;
 
     private final String name;
     private final UUID uuid;
     private final List<Volume> volumes;
     private final Index index;
+    private final VolumePages pages;
     private final SpaceMap space;
     private final Journal journal;
     private final IoBuffers buffers;
@@ -57,14 +64,15 @@ public final class Pool implements AutoCloseable {
     private boolean readOnly; // set once, before the pool is handed out
     /** How many copies of each data block the pool keeps (1, or 2 on different volumes). */
     private final int copies;
+    /** Blocks of every volume's data area. */
+    private final long dataBlocks;
     private final java.util.concurrent.atomic.AtomicLong repairedBlocks = new java.util.concurrent.atomic.AtomicLong();
     private List<String> spaceProblems = List.of();
     private final List<CommitListener> commitListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
     private final PoolOptions options;
 
-    // Guarded by the write lock: the published checkpoint and the runs its image occupies.
+    // Guarded by the write lock: the published checkpoint.
     private MetaSlot slot;
-    private List<Run> imageRuns;
 
     // Guarded by itself: runs released by committed transactions, freed once their seq is durable.
     private final ArrayDeque<PendingFree> pendingFrees = new ArrayDeque<>();
@@ -75,19 +83,21 @@ public final class Pool implements AutoCloseable {
     private volatile Throwable failure;
     private final Thread flusher;
 
-    private Pool(String name, UUID uuid, List<Volume> volumes, Index index, SpaceMap space, Journal journal,
-            MetaSlot slot, List<Run> imageRuns, PoolOptions options) {
+    private Pool(String name, UUID uuid, List<Volume> volumes, Index index, VolumePages pages, IoBuffers buffers,
+            SpaceMap space, Journal journal, MetaSlot slot, PoolOptions options) {
         this.name = name;
         this.uuid = uuid;
         this.volumes = volumes;
         this.index = index;
+        this.pages = pages;
         this.space = space;
         this.journal = journal;
         this.slot = slot;
-        this.imageRuns = imageRuns;
         this.options = options;
         this.copies = volumes.getFirst().superblock().copies();
-        this.buffers = new IoBuffers(16);
+        this.dataBlocks = volumes.stream().mapToLong(v -> v.superblock().dataEndBlock() - v.superblock().dataStartBlock())
+                .sum();
+        this.buffers = buffers;
         this.flusher = Thread.ofPlatform().name("d4-flusher-" + name).daemon(true).unstarted(this::flushLoop);
     }
 
@@ -147,7 +157,7 @@ public final class Pool implements AutoCloseable {
                 createVolumeFile(specs.get(i).path(), superblocks.get(i));
                 created0.add(specs.get(i).path());
             }
-            writeInitialCheckpoint(specs.get(0).path(), superblocks.get(0));
+            writeInitialCheckpoint(specs.stream().map(VolumeSpec::path).toList(), superblocks);
         } catch (RuntimeException e) {
             for (Path p : created0) {
                 try {
@@ -213,22 +223,105 @@ public final class Pool implements AutoCloseable {
         }
     }
 
-    private static void writeInitialCheckpoint(Path primary, Superblock sb) {
-        byte[] image = Index.empty().encode();
-        long blocks = (image.length + Limits.BLOCK_BYTES - 1) / Limits.BLOCK_BYTES;
-        Run run = new Run(0, sb.dataStartBlock(), (int) blocks);
-        byte[] table = MetaSlot.encodeTable(List.of(run));
-        Run tableRun = new Run(0, run.endBlock(), (table.length + Limits.BLOCK_BYTES - 1) / Limits.BLOCK_BYTES);
-        MetaSlot first = new MetaSlot(1, image.length, crc(image, image.length), table.length, crc(table, table.length),
-                List.of(tableRun));
-        try (FileChannel ch = FileChannel.open(primary, StandardOpenOption.WRITE)) {
-            ch.write(java.nio.ByteBuffer.wrap(image), run.startBlock() * Limits.BLOCK_BYTES);
-            ch.write(java.nio.ByteBuffer.wrap(table), tableRun.startBlock() * Limits.BLOCK_BYTES);
-            ch.write(java.nio.ByteBuffer.wrap(first.encode()), slotBlock(1) * Limits.BLOCK_BYTES);
-            ch.force(true);
+    /**
+     * Writes the first tree (the pool header and the pool object) and publishes it in meta slot A
+     * with generation 1. Offline, through the volume files (or devices) directly.
+     */
+    private static void writeInitialCheckpoint(List<Path> paths, List<Superblock> superblocks) {
+        long[] starts = superblocks.stream().mapToLong(Superblock::dataStartBlock).toArray();
+        long[] ends = superblocks.stream().mapToLong(Superblock::dataEndBlock).toArray();
+        SpaceMap space = new SpaceMap(starts, ends);
+        List<FileChannel> channels = new ArrayList<>();
+        try {
+            for (Path p : paths) {
+                channels.add(FileChannel.open(p, StandardOpenOption.READ, StandardOpenOption.WRITE));
+            }
+            d4.engine.meta.tree.PageStore store = new d4.engine.meta.tree.PageStore() {
+                @Override
+                public void read(long address, MemorySegment dst) {
+                    throw new IllegalStateException("the first checkpoint reads no page");
+                }
+
+                @Override
+                public void write(long address, MemorySegment src) {
+                    Run r = VolumePages.run(address);
+                    writeFully(channels.get(r.volume()), src.asByteBuffer(), r.startBlock() * Limits.BLOCK_BYTES, paths.get(r.volume()));
+                }
+            };
+            d4.engine.meta.tree.Tree tree = d4.engine.meta.tree.Tree.create(store, 1 << 20);
+            Index.create(tree);
+            List<Run> pages = new ArrayList<>();
+            d4.engine.meta.tree.Checkpoint ck = tree.checkpoint(pageAllocator(space, pages), 1);
+            byte[] table = new MetaSlot.SpaceTable(coalesce(pages), List.of()).encode();
+            Run tableRun = space.allocate((table.length + Limits.BLOCK_BYTES - 1) / Limits.BLOCK_BYTES, 0);
+            MetaSlot first = new MetaSlot(1, ck.rootAddress(), table.length, crc(table, table.length), List.of(tableRun));
+            byte[] padded = java.util.Arrays.copyOf(table, tableRun.lengthBlocks() * Limits.BLOCK_BYTES);
+            writeFully(channels.get(tableRun.volume()), java.nio.ByteBuffer.wrap(padded),
+                    tableRun.startBlock() * Limits.BLOCK_BYTES, paths.get(tableRun.volume()));
+            for (FileChannel ch : channels) {
+                ch.force(true);
+            }
+            writeFully(channels.getFirst(), java.nio.ByteBuffer.wrap(first.encode()), slotBlock(1) * Limits.BLOCK_BYTES,
+                    paths.getFirst());
+            channels.getFirst().force(true);
         } catch (IOException e) {
-            throw new D4Exception.PoolUnavailable("cannot write the first checkpoint to " + primary + ": " + e.getMessage(), e);
+            throw new D4Exception.PoolUnavailable("cannot write the first checkpoint to " + paths.getFirst() + ": "
+                    + e.getMessage(), e);
+        } finally {
+            for (FileChannel ch : channels) {
+                try {
+                    ch.close();
+                } catch (IOException e) {
+                    LOG.log(Level.WARNING, "closing a new volume failed: {0}", e.getMessage());
+                }
+            }
         }
+    }
+
+    private static void writeFully(FileChannel ch, java.nio.ByteBuffer src, long position, Path path) {
+        try {
+            while (src.hasRemaining()) {
+                position += ch.write(src, position);
+            }
+        } catch (IOException e) {
+            throw new D4Exception.PoolUnavailable("cannot write the first checkpoint to " + path + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Hands out single blocks for tree pages, noting each in {@code taken} (and forgetting released ones). */
+    private static d4.engine.meta.tree.PageAllocator pageAllocator(SpaceMap space, List<Run> taken) {
+        return new d4.engine.meta.tree.PageAllocator() {
+            @Override
+            public long allocate() {
+                Run r = space.allocate(1, 0);
+                taken.add(r);
+                return VolumePages.address(r);
+            }
+
+            @Override
+            public void release(long address) {
+                Run r = VolumePages.run(address);
+                Invariant.check(taken.remove(r), "release of page %d that this checkpoint did not allocate", address);
+                space.free(r);
+            }
+        };
+    }
+
+    /** Runs of single blocks merged where they touch, in order. */
+    static List<Run> coalesce(List<Run> blocks) {
+        List<Run> sorted = new ArrayList<>(blocks);
+        sorted.sort(Comparator.comparingInt(Run::volume).thenComparingLong(Run::startBlock));
+        List<Run> out = new ArrayList<>();
+        for (Run r : sorted) {
+            Run last = out.isEmpty() ? null : out.getLast();
+            if (last != null && last.volume() == r.volume() && last.endBlock() == r.startBlock()
+                    && (long) last.lengthBlocks() + r.lengthBlocks() <= Integer.MAX_VALUE) {
+                out.set(out.size() - 1, new Run(last.volume(), last.startBlock(), last.lengthBlocks() + r.lengthBlocks()));
+            } else {
+                out.add(r);
+            }
+        }
+        return out;
     }
 
     private static long slotBlock(long generation) {
@@ -345,25 +438,83 @@ public final class Pool implements AutoCloseable {
     private static Pool openVolumes(List<Volume> volumes, PoolOptions options) {
         Volume primary = volumes.getFirst();
         Superblock psb = primary.superblock();
-        MetaSlot a = MetaSlot.decodeOrNull(readBlock(primary.drive(), Superblock.META_SLOT_A_BLOCK));
-        MetaSlot b = MetaSlot.decodeOrNull(readBlock(primary.drive(), Superblock.META_SLOT_B_BLOCK));
+        byte[] blockA = readBlock(primary.drive(), Superblock.META_SLOT_A_BLOCK);
+        byte[] blockB = readBlock(primary.drive(), Superblock.META_SLOT_B_BLOCK);
+        MetaSlot a = MetaSlot.decodeOrNull(blockA);
+        MetaSlot b = MetaSlot.decodeOrNull(blockB);
         if (a == null && b == null) {
+            int version = Math.max(MetaSlot.versionOf(blockA), MetaSlot.versionOf(blockB));
+            if (version > 0) {
+                throw new D4Exception.PoolUnavailable("the meta slots of " + primary.path() + " have metadata format version "
+                        + version + "; this d4 reads version 2: use the d4 release that formatted the pool");
+            }
             throw new D4Exception.Corruption("both meta slots of " + primary.path()
                     + " are damaged: the pool's metadata root is lost; run d4 fsck");
         }
         MetaSlot slot = a == null ? b : b == null ? a : a.generation() > b.generation() ? a : b;
         byte[] table = readRuns(volumes, slot.tableRuns(), slot.tableBytes());
         if (crc(table, table.length) != slot.tableCrc()) {
-            throw new D4Exception.Corruption("the checkpoint run table of generation " + slot.generation()
+            throw new D4Exception.Corruption("the checkpoint space table of generation " + slot.generation()
                     + " fails its CRC32C check: the metadata is damaged; run d4 fsck");
         }
-        List<Run> imageRuns = MetaSlot.decodeTable(table);
-        byte[] image = readRuns(volumes, imageRuns, slot.checkpointBytes());
-        if (crc(image, (int) slot.checkpointBytes()) != slot.checkpointCrc()) {
-            throw new D4Exception.Corruption("the checkpoint image of generation " + slot.generation()
-                    + " fails its CRC32C check: the metadata is damaged; run d4 fsck");
+        MetaSlot.SpaceTable spaceTable = MetaSlot.SpaceTable.decode(table);
+        IoBuffers buffers = new IoBuffers(16);
+        VolumePages pages = new VolumePages(volumes, buffers);
+        try {
+            return openTree(volumes, options, slot, spaceTable, buffers, pages);
+        } catch (RuntimeException | Error e) {
+            pages.close();
+            buffers.close();
+            throw e;
         }
-        Index index = Index.decode(image, (int) slot.checkpointBytes());
+    }
+
+    private static Pool openTree(List<Volume> volumes, PoolOptions options, MetaSlot slot,
+            MetaSlot.SpaceTable spaceTable, IoBuffers buffers, VolumePages pages) {
+        Volume primary = volumes.getFirst();
+        Superblock psb = primary.superblock();
+        d4.engine.meta.tree.Tree tree = d4.engine.meta.tree.Tree.open(pages, slot.treeRoot(), slot.generation(),
+                options.metadataCacheBytes());
+        Index index = Index.open(tree);
+        long[] starts = volumes.stream().mapToLong(v -> v.superblock().dataStartBlock()).toArray();
+        long[] ends = volumes.stream().mapToLong(v -> v.superblock().dataEndBlock()).toArray();
+        SpaceMap space = new SpaceMap(starts, ends);
+        index.forEachSpaceChunk(space::loadChunk);
+        // Read-only (fsck): note every inconsistency of the free-space records and go on.
+        List<String> spaceProblems = new ArrayList<>();
+        java.util.function.BiConsumer<Run, String> markUsed = (run, owner) -> {
+            try {
+                space.markUsed(run, owner);
+            } catch (D4Exception.Corruption e) {
+                if (!options.readOnly()) {
+                    throw e;
+                }
+                spaceProblems.add(e.getMessage());
+            }
+        };
+        java.util.function.BiConsumer<Run, String> markFree = (run, owner) -> {
+            try {
+                if (!space.isUsed(run)) {
+                    throw new D4Exception.Corruption(owner + " frees " + run + ", which the free-space records already"
+                            + " show free: the metadata is damaged; run d4 fsck");
+                }
+                space.free(run);
+            } catch (D4Exception.Corruption e) {
+                if (!options.readOnly()) {
+                    throw e;
+                }
+                spaceProblems.add(e.getMessage());
+            }
+        };
+        for (Run r : spaceTable.used()) {
+            markUsed.accept(r, "the checkpoint of generation " + slot.generation());
+        }
+        for (Run r : spaceTable.freed()) {
+            markFree.accept(r, "the checkpoint of generation " + slot.generation());
+        }
+        for (Run r : slot.tableRuns()) {
+            markUsed.accept(r, "the checkpoint space table");
+        }
         Journal journal = new Journal(primary.drive(), psb.journalStartBlock(), psb.journalBlocks());
         long journalEpoch = journal.firstRecordEpoch();
         if (journalEpoch > slot.generation()) {
@@ -375,39 +526,24 @@ public final class Pool implements AutoCloseable {
         }
         Journal.Replay replay;
         try {
+            // Replayed records are durable: their frees take effect at once, and the blocks their
+            // extents map were free at the checkpoint (see checkpointOrNoSpace).
             replay = journal.replay(slot.generation(), ops -> {
                 for (Op op : ops) {
-                    index.apply(op, run -> {});
+                    if (op instanceof Op.PutExtent p) {
+                        for (Run r : p.extent().runs()) {
+                            markUsed.accept(r, "object " + p.id() + " (journal)");
+                        }
+                    }
+                    index.apply(op, run -> markFree.accept(run, "the journal"));
                 }
             });
         } catch (IllegalStateException e) {
             throw new D4Exception.Corruption("the journal does not fit the checkpoint it follows (" + e.getMessage()
                     + "): the metadata is damaged; run d4 fsck");
         }
-        long[] starts = volumes.stream().mapToLong(v -> v.superblock().dataStartBlock()).toArray();
-        long[] ends = volumes.stream().mapToLong(v -> v.superblock().dataEndBlock()).toArray();
-        SpaceMap space = new SpaceMap(starts, ends);
-        // Read-only (fsck): note every block referenced twice or outside the data area and go on.
-        List<String> spaceProblems = new ArrayList<>();
-        java.util.function.BiConsumer<Run, String> mark = (run, owner) -> {
-            try {
-                space.markUsed(run, owner);
-            } catch (D4Exception.Corruption | IllegalStateException e) {
-                if (!options.readOnly()) {
-                    throw e;
-                }
-                spaceProblems.add(e.getMessage());
-            }
-        };
-        for (Run r : slot.tableRuns()) {
-            mark.accept(r, "the checkpoint run table");
-        }
-        for (Run r : imageRuns) {
-            mark.accept(r, "the checkpoint image");
-        }
-        index.forEachRun((id, run) -> mark.accept(run, "object " + id));
-        Pool pool = new Pool(psb.poolName(), psb.poolUuid(), List.copyOf(volumes), index, space, journal, slot,
-                List.copyOf(imageRuns), options);
+        Pool pool = new Pool(psb.poolName(), psb.poolUuid(), List.copyOf(volumes), index, pages, buffers, space, journal,
+                slot, options);
         pool.spaceProblems = List.copyOf(spaceProblems);
         if (options.readOnly()) {
             pool.readOnly = true;
@@ -486,7 +622,7 @@ public final class Pool implements AutoCloseable {
         lock.readLock().lock();
         try {
             checkOpen();
-            return index.exists(id.value()) ? Optional.of(index.info(id.value())) : Optional.empty();
+            return index.find(id.value());
         } finally {
             lock.readLock().unlock();
         }
@@ -611,21 +747,95 @@ public final class Pool implements AutoCloseable {
     }
 
     /**
-     * Checks the engine's own invariants (fsck): blocks referenced twice or outside a volume's data
-     * area (found while building the free-space map at open; only collected, not thrown, when the
-     * pool was opened read-only) and, per object, extents that overlap logically or whose checksum
-     * list does not match their length. Returns one line per problem.
+     * Checks the engine's own invariants (fsck): every page of the metadata tree (checksums, shape,
+     * key order), every record (extent maps, sizes, counts), and free space against what the
+     * metadata references: blocks referenced twice or outside a volume's data area, blocks in use
+     * that the free-space map shows free, and blocks it shows used that nothing references (leaked).
+     * Inconsistent free-space records met at open are reported too (a read-only open collects them
+     * instead of failing). Returns one line per problem. Reads the whole tree.
      */
     public List<String> checkInvariants() {
         lock.readLock().lock();
         try {
             checkOpen();
             List<String> problems = new ArrayList<>(spaceProblems);
+            d4.engine.meta.tree.VerifyReport report = index.tree().verify();
+            for (var p : report.problems()) {
+                problems.add(pages.describe(p.address()) + ": " + p.what());
+            }
+            if (!report.ok()) {
+                return problems; // records and references cannot be trusted beyond a damaged page
+            }
             problems.addAll(index.check());
+            problems.addAll(checkSpace());
             return problems;
         } finally {
             lock.readLock().unlock();
         }
+    }
+
+    /** Compares the free-space map with the blocks the metadata references (see {@link #checkInvariants}). */
+    private List<String> checkSpace() {
+        List<String> problems = new ArrayList<>();
+        long[] starts = volumes.stream().mapToLong(v -> v.superblock().dataStartBlock()).toArray();
+        long[] ends = volumes.stream().mapToLong(v -> v.superblock().dataEndBlock()).toArray();
+        SpaceMap referenced = new SpaceMap(starts, ends);
+        java.util.function.BiConsumer<Run, String> mark = (run, owner) -> {
+            try {
+                referenced.markUsed(run, owner);
+            } catch (D4Exception.Corruption e) {
+                if (problems.size() < 100) {
+                    problems.add(e.getMessage());
+                }
+            }
+        };
+        index.tree().forEachPageAddress(a -> mark.accept(VolumePages.run(a), "a metadata page"));
+        for (Run r : slot.tableRuns()) {
+            mark.accept(r, "the checkpoint space table");
+        }
+        synchronized (pendingFrees) {
+            for (PendingFree f : pendingFrees) {
+                mark.accept(f.run(), "a free awaiting its commit");
+            }
+        }
+        index.forEachRun((id, run) -> mark.accept(run, "object " + id));
+        List<Run> inMap = space.usedRuns();
+        List<Run> inUse = referenced.usedRuns();
+        long leaked = blocksIn(inMap) - blocksIn(inUse);
+        long missing = 0;
+        for (Run r : inUse) {
+            if (!space.isUsed(r)) {
+                missing += countFree(r);
+            }
+        }
+        leaked += missing; // blocks used in the map = referenced - missing + leaked
+        if (missing > 0) {
+            problems.add(missing + " blocks in use are marked free in the free-space map (they could be handed out"
+                    + " twice)");
+        }
+        if (leaked > 0) {
+            problems.add(leaked + " blocks are marked used in the free-space map but nothing references them (leaked"
+                    + " space)");
+        }
+        return problems;
+    }
+
+    private static long blocksIn(List<Run> runs) {
+        long n = 0;
+        for (Run r : runs) {
+            n += r.lengthBlocks();
+        }
+        return n;
+    }
+
+    private long countFree(Run r) {
+        long free = 0;
+        for (long b = r.startBlock(); b < r.endBlock(); b++) {
+            if (!space.isUsed(new Run(r.volume(), b, 1))) {
+                free++;
+            }
+        }
+        return free;
     }
 
     /** Every object id in the pool (the pool object 0 included), in order. */
@@ -695,9 +905,9 @@ public final class Pool implements AutoCloseable {
 
     /**
      * Re-reads the published metadata from the drives and checks it (scrub): the newest meta slot
-     * as stored, its run table and the checkpoint image against their CRC32C. Returns the problems
-     * found, each naming the structure; empty when all is intact. The journal is checked at every
-     * open by replay.
+     * as stored, its space table against its CRC32C, and every page of the metadata tree (checksum,
+     * identity, shape, key order). Returns the problems found, each naming the structure; empty when
+     * all is intact. The journal is checked at every open by replay.
      */
     public List<String> verifyMetadata() {
         List<String> problems = new ArrayList<>();
@@ -718,14 +928,14 @@ public final class Pool implements AutoCloseable {
             try {
                 byte[] table = readRuns(volumes, slot.tableRuns(), slot.tableBytes());
                 if (crc(table, table.length) != slot.tableCrc()) {
-                    problems.add("checkpoint run table of generation " + slot.generation() + " fails its CRC32C check");
-                }
-                byte[] image = readRuns(volumes, imageRuns, slot.checkpointBytes());
-                if (crc(image, image.length) != slot.checkpointCrc()) {
-                    problems.add("checkpoint image of generation " + slot.generation() + " fails its CRC32C check");
+                    problems.add("checkpoint space table of generation " + slot.generation() + " fails its CRC32C check");
                 }
             } catch (D4Exception e) {
-                problems.add("checkpoint of generation " + slot.generation() + " cannot be read: " + e.getMessage());
+                problems.add("checkpoint space table of generation " + slot.generation() + " cannot be read: "
+                        + e.getMessage());
+            }
+            for (var p : index.tree().verify().problems()) {
+                problems.add(pages.describe(p.address()) + ": " + p.what());
             }
         } finally {
             lock.readLock().unlock();
@@ -917,15 +1127,25 @@ public final class Pool implements AutoCloseable {
     }
 
     /**
-     * Blocks kept free for the next checkpoint image: the current image, plus what the journal's
-     * changes may add to it (each op grows the image by at most about three times its journal size),
-     * plus slack.
+     * Blocks kept free for the next checkpoint: the metadata pages changed so far (each is written
+     * to a new place), the free-space records that changed (about seven to a page), and slack for
+     * what the commits until the checkpoint still change (it comes at {@link #DIRTY_PAGE_LIMIT}).
      */
     long reserveBlocks() {
-        long ckpt = imageRuns.stream().mapToLong(Run::lengthBlocks).sum()
-                + slot.tableRuns().stream().mapToLong(Run::lengthBlocks).sum();
-        long journalUsed = journal.usedBytes() / Limits.BLOCK_BYTES;
-        return ckpt + 3 * journalUsed + 256;
+        return index.tree().dirtyPages() + slackBlocks();
+    }
+
+    /** {@link #CHECKPOINT_SLACK_BLOCKS}, or a 64th of the data area in small pools. */
+    private long slackBlocks() {
+        return Math.max(64, Math.min(CHECKPOINT_SLACK_BLOCKS, dataBlocks / 64));
+    }
+
+    /**
+     * Changed pages that make a commit checkpoint: {@link #DIRTY_PAGE_LIMIT}, or a 32nd of the data
+     * area in small pools, so that a checkpoint always finds room for them.
+     */
+    private long dirtyPageLimit() {
+        return Math.max(64, Math.min(DIRTY_PAGE_LIMIT, dataBlocks / 32));
     }
 
     /** Where new data goes: one run, and in pools with two copies a run of the same length on another volume. */
@@ -991,13 +1211,17 @@ public final class Pool implements AutoCloseable {
         }
     }
 
-    /** Publishes a transaction's ops: journal first, then the in-memory index. */
-    void commit(List<Op> ops) {
+    /**
+     * Publishes a transaction's ops: journal first, then the index. {@code uncommitted} are the
+     * blocks the transaction allocated (its ops map them): a checkpoint taken before the ops are
+     * applied must record them free.
+     */
+    void commit(List<Op> ops, List<Run> uncommitted) {
         Invariant.check(lock.isWriteLockedByCurrentThread(), "commit without the write lock");
         checkWritable();
         long seq = journal.append(ops);
         if (seq < 0) {
-            checkpoint();
+            checkpoint(uncommitted);
             seq = journal.append(ops);
             Invariant.check(seq > 0, "a record does not fit an empty journal");
         }
@@ -1033,7 +1257,7 @@ public final class Pool implements AutoCloseable {
                 }
             }
         }
-        if (journal.usedBytes() > journal.regionBytes() / 2) {
+        if (journal.usedBytes() > journal.regionBytes() / 2 || index.tree().dirtyPages() > dirtyPageLimit()) {
             try {
                 checkpoint();
             } catch (D4Exception.NoSpace e) {
@@ -1090,13 +1314,17 @@ public final class Pool implements AutoCloseable {
     }
 
     /**
-     * Writes the whole index as a new checkpoint image and publishes it in the other meta slot, then
-     * restarts the journal. Runs with the write lock held, so no transaction commits meanwhile.
+     * Writes the metadata changed since the last checkpoint and publishes it in the other meta slot,
+     * then restarts the journal. Runs with the write lock held, so no transaction commits meanwhile.
      */
     void checkpoint() {
+        checkpoint(List.of());
+    }
+
+    private void checkpoint(List<Run> uncommitted) {
         Invariant.check(lock.isWriteLockedByCurrentThread(), "checkpoint without the write lock");
         try {
-            checkpointOrNoSpace();
+            checkpointOrNoSpace(uncommitted);
         } catch (D4Exception.NoSpace e) {
             throw e; // nothing was published: the previous slot and the journal still hold everything
         } catch (RuntimeException e) {
@@ -1105,49 +1333,72 @@ public final class Pool implements AutoCloseable {
         }
     }
 
-    private void checkpointOrNoSpace() {
+    /**
+     * The checkpoint protocol (docs/format.md, "Checkpoints"): (1) make the journal durable, so every
+     * committed free takes effect; (2) store the free-space chunks changed since the last checkpoint
+     * in the tree, showing {@code uncommitted} blocks free (nothing durable references them yet);
+     * (3) write every changed tree page to a newly allocated block; (4) write the space table: the
+     * pages step 3 allocated (the stored bitmap predates them) and the blocks publishing frees (the
+     * pages the new tree no longer uses, the previous space table); (5) flush, write the meta slot,
+     * flush: the commit point; (6) free what step 4 listed as freed, restart the journal.
+     *
+     * <p>NoSpace before step 3 completes changes nothing durable and leaves the pool writable (the
+     * journal still holds everything); any failure after it stops the pool, because the tree in
+     * memory has moved to pages no slot publishes.
+     */
+    private void checkpointOrNoSpace(List<Run> uncommitted) {
         journal.sync(journal.appendedSeq(), this::flushData);
         releaseDurableFrees();
-        byte[] image = index.encode();
-        long blocks = (image.length + Limits.BLOCK_BYTES - 1) / Limits.BLOCK_BYTES;
-        List<Run> runs = new ArrayList<>();
-        List<Run> tableRuns = new ArrayList<>();
-        try {
-            allocateInto(runs, blocks);
-            byte[] table = MetaSlot.encodeTable(runs);
-            allocateInto(tableRuns, (table.length + Limits.BLOCK_BYTES - 1) / Limits.BLOCK_BYTES);
-            MetaSlot next = new MetaSlot(slot.generation() + 1, image.length, crc(image, image.length), table.length,
-                    crc(table, table.length), tableRuns);
-            writeRuns(runs, image);
-            writeRuns(tableRuns, table);
-            flushData();
-            Volume primary = volumes.getFirst();
-            writeBlock(primary.drive(), slotBlock(next.generation()), next.encode());
-            primary.drive().flush();
-            List<Run> oldRuns = new ArrayList<>(imageRuns);
-            oldRuns.addAll(slot.tableRuns());
-            slot = next;
-            imageRuns = List.copyOf(runs);
-            runs = List.of(); // published: no longer ours to give back on failure
-            tableRuns = List.of();
-            for (Run r : oldRuns) {
-                space.free(r);
-            }
-            synchronized (pendingFrees) {
-                // The new image already reflects every commit, so nothing awaits the journal any more.
-                while (!pendingFrees.isEmpty()) {
-                    space.free(pendingFrees.pollFirst().run());
-                }
-            }
-            journal.restart(next.generation());
-        } finally {
-            for (Run r : runs) {
-                space.free(r);
-            }
-            for (Run r : tableRuns) {
-                space.free(r);
-            }
+        synchronized (pendingFrees) {
+            Invariant.check(pendingFrees.isEmpty(), "frees still pending after the journal was made durable");
         }
+        List<SpaceMap.Chunk> chunks = space.takeDirtyChunks();
+        List<Run> pageRuns = new ArrayList<>();
+        d4.engine.meta.tree.Checkpoint ck;
+        try {
+            for (SpaceMap.Chunk c : chunks) {
+                index.putSpaceChunk(c.volume(), c.index(), space.exportChunk(c, uncommitted));
+            }
+            ck = index.tree().checkpoint(pageAllocator(space, pageRuns), slot.generation() + 1);
+        } catch (RuntimeException e) {
+            space.markDirty(chunks);
+            throw e;
+        }
+        // The tree in memory now lives at the new pages: from here on a failure is fatal (see above).
+        try {
+            publish(ck, pageRuns, chunks, uncommitted);
+        } catch (D4Exception.NoSpace e) {
+            throw new D4Exception.DriveFailure("the checkpoint could not be published (" + e.getMessage()
+                    + "); the journal still holds every change: unmount, free space on the host and mount again", e);
+        }
+    }
+
+    private void publish(d4.engine.meta.tree.Checkpoint ck, List<Run> pageRuns, List<SpaceMap.Chunk> chunks,
+            List<Run> uncommitted) {
+        List<Run> freed = new ArrayList<>();
+        for (long address : ck.released()) {
+            freed.add(VolumePages.run(address));
+        }
+        freed = coalesce(freed);
+        freed.addAll(slot.tableRuns());
+        byte[] table = new MetaSlot.SpaceTable(coalesce(pageRuns), freed).encode();
+        List<Run> tableRuns = new ArrayList<>();
+        allocateInto(tableRuns, (table.length + Limits.BLOCK_BYTES - 1) / Limits.BLOCK_BYTES);
+        MetaSlot next = new MetaSlot(ck.generation(), ck.rootAddress(), table.length, crc(table, table.length), tableRuns);
+        writeRuns(tableRuns, table);
+        flushData();
+        Volume primary = volumes.getFirst();
+        writeBlock(primary.drive(), slotBlock(next.generation()), next.encode());
+        primary.drive().flush();
+        slot = next;
+        for (Run r : freed) {
+            space.free(r);
+        }
+        if (!uncommitted.isEmpty()) {
+            // Stored free above; the next checkpoint stores them as the commit leaves them.
+            space.markDirty(chunks);
+        }
+        journal.restart(next.generation());
     }
 
     /** Allocates {@code blocks} for the engine's own use (no reserve), in as many runs as it takes. */
@@ -1157,16 +1408,6 @@ public final class Pool implements AutoCloseable {
             Run r = space.allocate((int) Math.min(left, Limits.IO_CHUNK_BYTES / Limits.BLOCK_BYTES), 0);
             runs.add(r);
             left -= r.lengthBlocks();
-        }
-    }
-
-    /** The runs the current checkpoint image occupies (for tests and fsck). */
-    public List<Run> checkpointImageRuns() {
-        lock.readLock().lock();
-        try {
-            return imageRuns;
-        } finally {
-            lock.readLock().unlock();
         }
     }
 
@@ -1184,6 +1425,32 @@ public final class Pool implements AutoCloseable {
             }
         } finally {
             buffers.give(buf);
+        }
+    }
+
+    /** Blocks the metadata holds now: the tree's pages on disk (reads every page) and the space table. */
+    long metadataBlocks() {
+        lock.readLock().lock();
+        try {
+            long[] n = {0};
+            index.tree().forEachPageAddress(a -> n[0]++);
+            return n[0] + blocksIn(slot.tableRuns());
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    /** What the metadata tree holds in memory and has read, for status and benchmarks. */
+    public record MetadataStats(int treeHeight, int dirtyPages, long cachedBytes, long pageReads,
+            long generation) {}
+
+    public MetadataStats metadataStats() {
+        lock.readLock().lock();
+        try {
+            d4.engine.meta.tree.Tree t = index.tree();
+            return new MetadataStats(t.height(), t.dirtyPages(), t.cachedBytes(), t.pageReads(), slot.generation());
+        } finally {
+            lock.readLock().unlock();
         }
     }
 
@@ -1284,7 +1551,7 @@ public final class Pool implements AutoCloseable {
                 }
             }
             closed = true;
-            for (Runnable release : List.<Runnable>of(journal::close, this::closeDrives, buffers::close)) {
+            for (Runnable release : List.<Runnable>of(journal::close, this::closeDrives, pages::close, buffers::close)) {
                 try {
                     release.run();
                 } catch (RuntimeException | Error e) {

@@ -9,21 +9,37 @@ import d4.engine.io.DriveFactory;
  *     without an fsync (ext4's commit= option plays the same role)
  * @param readOnly open for checking only (fsck): nothing is written — no checkpoint, no flusher,
  *     no superblock repair — and {@link Pool#begin()} fails
+ * @param metadataCacheBytes the bound of the metadata page cache (clean pages of the B+tree; pages
+ *     changed since the last checkpoint are held besides, up to {@link Pool#DIRTY_PAGE_LIMIT})
  */
-public record PoolOptions(DriveFactory driveFactory, long commitIntervalMillis, boolean readOnly) {
+public record PoolOptions(DriveFactory driveFactory, long commitIntervalMillis, boolean readOnly,
+        long metadataCacheBytes) {
+    /** The default bound of the metadata page cache: 64 MiB. */
+    public static final long DEFAULT_METADATA_CACHE_BYTES = 64L << 20;
+
+    public PoolOptions {
+        if (metadataCacheBytes < 0) {
+            throw new D4Exception.InvalidArgument("a metadata cache of " + metadataCacheBytes + " bytes");
+        }
+    }
+
     public PoolOptions(DriveFactory driveFactory, long commitIntervalMillis) {
-        this(driveFactory, commitIntervalMillis, false);
+        this(driveFactory, commitIntervalMillis, false, DEFAULT_METADATA_CACHE_BYTES);
     }
 
     public static PoolOptions defaults() {
-        return new PoolOptions(DriveFactory.IO_URING, 5_000, false);
+        return new PoolOptions(DriveFactory.IO_URING, 5_000);
     }
 
     public PoolOptions withDriveFactory(DriveFactory factory) {
-        return new PoolOptions(factory, commitIntervalMillis, readOnly);
+        return new PoolOptions(factory, commitIntervalMillis, readOnly, metadataCacheBytes);
     }
 
     public PoolOptions asReadOnly() {
-        return new PoolOptions(driveFactory, commitIntervalMillis, true);
+        return new PoolOptions(driveFactory, commitIntervalMillis, true, metadataCacheBytes);
+    }
+
+    public PoolOptions withMetadataCacheBytes(long bytes) {
+        return new PoolOptions(driveFactory, commitIntervalMillis, readOnly, bytes);
     }
 }

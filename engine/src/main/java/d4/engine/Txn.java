@@ -358,7 +358,7 @@ public final class Txn implements AutoCloseable {
         open();
         try {
             if (!ops.isEmpty()) {
-                pool.commit(List.copyOf(ops));
+                pool.commit(List.copyOf(ops), allocated);
             }
             allocated.clear(); // now referenced by the committed extents
         } finally {

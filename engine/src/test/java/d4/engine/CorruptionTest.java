@@ -263,18 +263,16 @@ class CorruptionTest {
     }
 
     @Test
-    void damagedCheckpointImageIsCorruption() {
+    void damagedTreeRootPageIsCorruption() {
         Path v = Pools.formatOne(dir, "p");
         try (Pool pool = open(v)) {
             Pools.putEntry(pool, create(pool), utf8("k"), utf8("v"));
         }
-        MetaSlot a = Pools.slot(v, Superblock.META_SLOT_A_BLOCK);
-        MetaSlot b = Pools.slot(v, Superblock.META_SLOT_B_BLOCK);
-        MetaSlot newest = a.generation() > b.generation() ? a : b;
-        long imageAt = Pools.imageRuns(v, newest).getFirst().startBlock() * BLOCK;
-        Pools.flipByte(v, imageAt + 20);
+        MetaSlot newest = Pools.newestSlot(v);
+        Pools.flipByte(v, Pools.rootPageOffset(newest) + 20);
         D4Exception.Corruption e = assertThrows(D4Exception.Corruption.class, () -> open(v));
-        assertTrue(e.getMessage().contains("generation " + newest.generation()), e.getMessage());
+        assertTrue(e.getMessage().contains("metadata page at block " + Pools.rootPageOffset(newest) / BLOCK + " of " + v)
+                && e.getMessage().contains("run d4 fsck"), e.getMessage());
     }
 
     @Test
@@ -285,13 +283,11 @@ class CorruptionTest {
         }
         try (Pool pool = open(v)) { // this open wrote a new checkpoint: the one verify re-reads
             assertEquals(List.of(), pool.verifyMetadata());
-            MetaSlot a = Pools.slot(v, Superblock.META_SLOT_A_BLOCK);
-            MetaSlot b = Pools.slot(v, Superblock.META_SLOT_B_BLOCK);
-            MetaSlot newest = a.generation() > b.generation() ? a : b;
-            Pools.flipByte(v, Pools.imageRuns(v, newest).getFirst().startBlock() * BLOCK + 20);
+            MetaSlot newest = Pools.newestSlot(v);
+            Pools.flipByte(v, Pools.rootPageOffset(newest) + 20);
             List<String> problems = pool.verifyMetadata();
             assertEquals(1, problems.size(), problems.toString());
-            assertTrue(problems.getFirst().contains("checkpoint image of generation " + newest.generation()),
+            assertTrue(problems.getFirst().contains("metadata page at block " + Pools.rootPageOffset(newest) / BLOCK),
                     problems.toString());
         }
     }

@@ -336,22 +336,19 @@ class IndexModelTest {
     }
 
     /**
-     * Once everything is durable, the blocks in use are exactly the objects' blocks plus the current
-     * checkpoint image: no leak, no block counted twice.
+     * Once everything is durable, the blocks in use are exactly the objects' blocks plus the pages of
+     * the metadata tree and the checkpoint's space table: no leak, no block counted twice.
      */
     private void checkSpaceAccounting(String when) {
         long objectBytes = 0;
         for (long id : model.keySet()) {
             objectBytes += pool.get(new ObjectId(id)).allocatedBytes();
         }
-        d4.engine.meta.MetaSlot a = Pools.slot(volume, d4.engine.volume.Superblock.META_SLOT_A_BLOCK);
-        d4.engine.meta.MetaSlot b = Pools.slot(volume, d4.engine.volume.Superblock.META_SLOT_B_BLOCK);
-        d4.engine.meta.MetaSlot current = a == null ? b : b == null ? a : a.generation() > b.generation() ? a : b;
-        long imageBytes = (Pools.imageRuns(volume, current).stream().mapToLong(d4.engine.alloc.Run::lengthBlocks).sum()
-                + current.tableRuns().stream().mapToLong(d4.engine.alloc.Run::lengthBlocks).sum()) * BLOCK;
+        long metadataBytes = pool.metadataBlocks() * BLOCK;
         PoolInfo.VolumeInfo v = pool.info().volumes().getFirst();
-        assertEquals(objectBytes + imageBytes, v.capacityBytes() - v.freeBytes(),
-                "blocks in use = object blocks + checkpoint image, at " + when);
+        assertEquals(objectBytes + metadataBytes, v.capacityBytes() - v.freeBytes(),
+                "blocks in use = object blocks + metadata pages and space table, at " + when);
+        assertEquals(List.of(), pool.checkInvariants(), "at " + when);
     }
 
     private void compareAll(String when) {

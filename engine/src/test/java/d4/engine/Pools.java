@@ -185,20 +185,20 @@ final class Pools {
         return MetaSlot.decodeOrNull(readFile(volume0, block * BLOCK, BLOCK));
     }
 
-    /** The runs of a slot's checkpoint image, read from its run table in a (closed or copied) volume 0. */
-    static List<d4.engine.alloc.Run> imageRuns(Path volume0, MetaSlot slot) {
-        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(volume0)) {
-            byte[] table = new byte[(int) slot.tableBytes()];
-            java.nio.ByteBuffer buf = java.nio.ByteBuffer.wrap(table);
-            for (d4.engine.alloc.Run r : slot.tableRuns()) {
-                int n = (int) Math.min((long) r.lengthBlocks() * BLOCK, buf.remaining());
-                ch.read(buf.slice(buf.position(), n), r.startBlock() * BLOCK);
-                buf.position(buf.position() + n);
-            }
-            return MetaSlot.decodeTable(table);
-        } catch (java.io.IOException e) {
-            throw new java.io.UncheckedIOException(e);
+    /** The byte offset of a slot's tree root page in its volume (all test pools have it on volume 0). */
+    static long rootPageOffset(MetaSlot slot) {
+        d4.engine.alloc.Run r = VolumePages.run(slot.treeRoot());
+        if (r.volume() != 0) {
+            throw new IllegalStateException("the root page is on volume " + r.volume());
         }
+        return r.startBlock() * BLOCK;
+    }
+
+    /** The newest valid meta slot of a (closed or copied) volume 0. */
+    static MetaSlot newestSlot(Path volume0) {
+        MetaSlot a = slot(volume0, Superblock.META_SLOT_A_BLOCK);
+        MetaSlot b = slot(volume0, Superblock.META_SLOT_B_BLOCK);
+        return a == null ? b : b == null ? a : a.generation() > b.generation() ? a : b;
     }
 
     /** The highest generation among the two meta slots of a (closed or crash-copied) volume 0. */

@@ -2,15 +2,19 @@ package d4.engine.alloc;
 
 import d4.engine.D4Exception;
 import d4.engine.Invariant;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.BitSet;
+import java.util.List;
 
 /**
  * The free-space map of a pool: one bit per block of each volume's data area.
  *
- * <p>In this version the map lives in memory and is rebuilt at open from the extents the index
- * references (so it can neither leak nor double-allocate across a crash); the on-disk free-space
- * tree arrives with the B+tree. Callers free blocks only once the commit that released them is
- * durable (see {@code Pool}), so a block is never reused while a durable structure points at it.
+ * <p>The map lives in memory and is persisted by the pool's checkpoints as chunks of
+ * {@value #CHUNK_BLOCKS} bits (records of the metadata tree): the map remembers which chunks changed
+ * since the last checkpoint ({@link #takeDirtyChunks}), so a checkpoint rewrites only those. Callers
+ * free blocks only once the commit that released them is durable (see {@code Pool}), so a block is
+ * never reused while a durable structure points at it.
  *
  * <p>Thread-safe: every method is synchronized (allocation is short and not on a hot lock path).
  */
@@ -20,7 +24,15 @@ public final class SpaceMap {
     private final long[] dataEnd;
     private final long[] cursor;
     private final long[] freeBlocks;
+    private final BitSet[] dirtyChunks;
     private int currentVolume;
+
+    /** Blocks per persisted chunk of the bitmap. */
+    public static final int CHUNK_BLOCKS = 4096;
+    public static final int CHUNK_BYTES = CHUNK_BLOCKS / 8;
+
+    /** A chunk of one volume's bitmap that changed since the last {@link #takeDirtyChunks}. */
+    public record Chunk(int volume, long index) {}
 
     /** @param dataStart and dataEnd per volume: the allocatable block range [start, end). */
     public SpaceMap(long[] dataStart, long[] dataEnd) {
@@ -30,10 +42,12 @@ public final class SpaceMap {
         this.dataEnd = dataEnd.clone();
         this.cursor = dataStart.clone();
         this.freeBlocks = new long[n];
+        this.dirtyChunks = new BitSet[n];
         for (int v = 0; v < n; v++) {
             long blocks = dataEnd[v] - dataStart[v];
             Invariant.check(blocks > 0 && blocks < Integer.MAX_VALUE, "volume data area of %d blocks", blocks);
             used[v] = new BitSet((int) blocks);
+            dirtyChunks[v] = new BitSet();
             freeBlocks[v] = blocks;
         }
     }
@@ -120,6 +134,7 @@ public final class SpaceMap {
         }
         int length = Math.min(end - start, maxBlocks);
         bits.set(start, start + length);
+        touch(v, start, length);
         freeBlocks[v] -= length;
         cursor[v] = dataStart[v] + start + length;
         return new Run(v, dataStart[v] + start, length);
@@ -136,6 +151,7 @@ public final class SpaceMap {
                     + " is referenced twice (second time by " + owner + "): the metadata is damaged; run d4 fsck");
         }
         bits.set(from, from + run.lengthBlocks());
+        touch(run.volume(), from, run.lengthBlocks());
         freeBlocks[run.volume()] -= run.lengthBlocks();
     }
 
@@ -148,7 +164,114 @@ public final class SpaceMap {
         Invariant.check(firstFree >= from + run.lengthBlocks(), "double free of block %d on volume %d",
                 dataStart[run.volume()] + firstFree, run.volume());
         bits.clear(from, from + run.lengthBlocks());
+        touch(run.volume(), from, run.lengthBlocks());
         freeBlocks[run.volume()] += run.lengthBlocks();
+    }
+
+    /** True when every block of the run is marked used. */
+    public synchronized boolean isUsed(Run run) {
+        checkInside(run);
+        int from = (int) (run.startBlock() - dataStart[run.volume()]);
+        int firstFree = used[run.volume()].nextClearBit(from);
+        return firstFree >= from + run.lengthBlocks();
+    }
+
+    private void touch(int v, int from, int length) {
+        dirtyChunks[v].set(from / CHUNK_BLOCKS, (from + length - 1) / CHUNK_BLOCKS + 1);
+    }
+
+    /** Chunks per volume (the last one may cover fewer blocks than {@value #CHUNK_BLOCKS}). */
+    public long chunkCount(int volume) {
+        return (dataEnd[volume] - dataStart[volume] + CHUNK_BLOCKS - 1) / CHUNK_BLOCKS;
+    }
+
+    /** The chunks changed since the last call, which forgets them (see {@link #markDirty} to undo). */
+    public synchronized List<Chunk> takeDirtyChunks() {
+        List<Chunk> out = new ArrayList<>();
+        for (int v = 0; v < used.length; v++) {
+            for (int c = dirtyChunks[v].nextSetBit(0); c >= 0; c = dirtyChunks[v].nextSetBit(c + 1)) {
+                out.add(new Chunk(v, c));
+            }
+            dirtyChunks[v].clear();
+        }
+        return out;
+    }
+
+    /** Marks chunks changed again (a checkpoint that took them failed). */
+    public synchronized void markDirty(List<Chunk> chunks) {
+        for (Chunk c : chunks) {
+            dirtyChunks[c.volume()].set((int) c.index());
+        }
+    }
+
+    /** Every chunk of every volume marked changed (a new pool, or a map rebuilt by fsck). */
+    public synchronized void markAllDirty() {
+        for (int v = 0; v < used.length; v++) {
+            dirtyChunks[v].set(0, (int) chunkCount(v));
+        }
+    }
+
+    /**
+     * One chunk of the bitmap as stored ({@value #CHUNK_BYTES} bytes; bit i of byte j is block
+     * 8j + i of the chunk), with the blocks of {@code treatAsFree} (runs allocated but not yet
+     * committed) shown free.
+     */
+    public synchronized byte[] exportChunk(Chunk chunk, List<Run> treatAsFree) {
+        int v = chunk.volume();
+        int from = (int) (chunk.index() * CHUNK_BLOCKS);
+        BitSet bits = used[v].get(from, from + CHUNK_BLOCKS);
+        for (Run r : treatAsFree) {
+            if (r.volume() != v) {
+                continue;
+            }
+            long s = Math.max(r.startBlock() - dataStart[v], from);
+            long e = Math.min(r.endBlock() - dataStart[v], from + CHUNK_BLOCKS);
+            if (s < e) {
+                bits.clear((int) (s - from), (int) (e - from));
+            }
+        }
+        return Arrays.copyOf(bits.toByteArray(), CHUNK_BYTES);
+    }
+
+    /** Loads one stored chunk at open (the map must be fresh there); bits past the data area are damage. */
+    public synchronized void loadChunk(int volume, long chunk, byte[] stored) {
+        if (volume < 0 || volume >= used.length || chunk < 0 || chunk >= chunkCount(volume)
+                || stored.length != CHUNK_BYTES) {
+            throw new D4Exception.Corruption("a free-space record names volume " + volume + ", chunk " + chunk
+                    + ", which the pool does not have: the metadata is damaged; run d4 fsck");
+        }
+        BitSet bits = BitSet.valueOf(stored);
+        int from = (int) (chunk * CHUNK_BLOCKS);
+        int size = (int) (dataEnd[volume] - dataStart[volume]);
+        if (bits.length() > size - from) {
+            throw new D4Exception.Corruption("a free-space record of volume " + volume + " marks blocks past the end of"
+                    + " its data area used: the metadata is damaged; run d4 fsck");
+        }
+        BitSet target = used[volume];
+        Invariant.check(target.nextSetBit(from) < 0 || target.nextSetBit(from) >= from + CHUNK_BLOCKS,
+                "chunk %d of volume %d loaded twice", chunk, volume);
+        for (int b = bits.nextSetBit(0); b >= 0; b = bits.nextSetBit(b + 1)) {
+            target.set(from + b);
+        }
+        freeBlocks[volume] -= bits.cardinality();
+    }
+
+    /** Every maximal run of used blocks, in order (fsck compares them with what the metadata references). */
+    public synchronized List<Run> usedRuns() {
+        List<Run> out = new ArrayList<>();
+        for (int v = 0; v < used.length; v++) {
+            BitSet bits = used[v];
+            for (int s = bits.nextSetBit(0); s >= 0; ) {
+                int e = bits.nextClearBit(s);
+                while (s < e) {
+                    int len = Math.min(e - s, Integer.MAX_VALUE);
+                    out.add(new Run(v, dataStart[v] + s, len));
+                    s += len;
+                }
+                s = bits.nextSetBit(e);
+            }
+        }
+        return out;
     }
 
     private void checkInside(Run run) {

@@ -31,7 +31,7 @@ public record Superblock(
         int copies) {
 
     public static final byte[] MAGIC = "D4VOLUME".getBytes(StandardCharsets.US_ASCII);
-    public static final int FORMAT_VERSION = 1;
+    public static final int FORMAT_VERSION = 2;
     public static final int ENCODED_BYTES = 512;
     private static final int CRC_OFFSET = ENCODED_BYTES - 4;
 

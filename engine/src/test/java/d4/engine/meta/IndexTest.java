@@ -28,6 +28,46 @@ class IndexTest {
         return s.getBytes(StandardCharsets.UTF_8);
     }
 
+    /** Pages in a map: the index's tests need the tree, not a drive. */
+    private static final class MemoryStore implements d4.engine.meta.tree.PageStore {
+        final java.util.Map<Long, byte[]> pages = new java.util.HashMap<>();
+
+        @Override
+        public void read(long address, java.lang.foreign.MemorySegment dst) {
+            byte[] p = pages.get(address);
+            if (p == null) {
+                throw new D4Exception.DriveFailure("no page " + address, null);
+            }
+            java.lang.foreign.MemorySegment.copy(java.lang.foreign.MemorySegment.ofArray(p), 0, dst, 0, p.length);
+        }
+
+        @Override
+        public void write(long address, java.lang.foreign.MemorySegment src) {
+            pages.put(address, src.toArray(java.lang.foreign.ValueLayout.JAVA_BYTE));
+        }
+    }
+
+    private final MemoryStore store = new MemoryStore();
+    private long nextAddress = 1;
+
+    private Index newIndex() {
+        return Index.create(d4.engine.meta.tree.Tree.create(store, 1 << 20));
+    }
+
+    /** Checkpoints the index's tree and opens it again from the store, as a pool open does. */
+    private Index reopen(Index index, long generation) {
+        d4.engine.meta.tree.Checkpoint ck = index.tree().checkpoint(new d4.engine.meta.tree.PageAllocator() {
+            @Override
+            public long allocate() {
+                return nextAddress++;
+            }
+
+            @Override
+            public void release(long address) {}
+        }, generation);
+        return Index.open(d4.engine.meta.tree.Tree.open(store, ck.rootAddress(), generation, 1 << 20));
+    }
+
     private static List<Run> apply(Index index, Op op) {
         List<Run> freed = new ArrayList<>();
         index.apply(op, freed::add);
@@ -36,7 +76,7 @@ class IndexTest {
 
     @Test
     void emptyIndexHasOnlyThePoolObject() {
-        Index index = Index.empty();
+        Index index = newIndex();
         assertEquals(1, index.objectCount());
         assertTrue(index.exists(0));
         assertEquals(1, index.nextObjectId());
@@ -47,7 +87,7 @@ class IndexTest {
 
     @Test
     void overwritingThePartOfAnExtentReleasesExactlyThatPart() {
-        Index index = Index.empty();
+        Index index = newIndex();
         apply(index, new Op.CreateObject(1, new byte[0]));
         apply(index, new Op.PutExtent(1, extent(0, 1000, 10)));
         apply(index, new Op.SetSize(1, 10 * Limits.BLOCK_BYTES));
@@ -71,7 +111,7 @@ class IndexTest {
 
     @Test
     void physicallyAdjacentExtentsMerge() {
-        Index index = Index.empty();
+        Index index = newIndex();
         apply(index, new Op.CreateObject(1, new byte[0]));
         apply(index, new Op.PutExtent(1, extent(0, 100, 4)));
         apply(index, new Op.PutExtent(1, new Extent(4, 0, 104, 2, new int[] {7, 8})));
@@ -86,7 +126,7 @@ class IndexTest {
 
     @Test
     void setSizeReleasesBlocksWhollyPastTheEnd() {
-        Index index = Index.empty();
+        Index index = newIndex();
         apply(index, new Op.CreateObject(1, new byte[0]));
         apply(index, new Op.PutExtent(1, extent(0, 100, 8)));
         assertEquals(List.of(), apply(index, new Op.SetSize(1, 2 * Limits.BLOCK_BYTES)),
@@ -102,7 +142,7 @@ class IndexTest {
 
     @Test
     void opsThatDoNotFitTheStateAreRefusedBeforeChangingAnything() {
-        Index index = Index.empty();
+        Index index = newIndex();
         apply(index, new Op.CreateObject(1, b("a")));
         assertThrows(IllegalStateException.class, () -> apply(index, new Op.CreateObject(1, b("b"))));
         assertArrayEquals(b("a"), index.info(1).attrs());
@@ -114,8 +154,8 @@ class IndexTest {
     }
 
     @Test
-    void checkpointImageRoundTrip() {
-        Index index = Index.empty();
+    void checkpointedIndexReadsBackTheSame() {
+        Index index = newIndex();
         for (long id = 1; id <= 50; id++) {
             apply(index, new Op.CreateObject(id, b("attrs" + id)));
             apply(index, new Op.PutExtent(id, extent(id, 1000 * id, (int) (id % 5) + 1)));
@@ -126,51 +166,108 @@ class IndexTest {
         }
         apply(index, new Op.PutEntry(0, new byte[] {(byte) 0xff, 0}, new byte[0]));
         apply(index, new Op.DeleteObject(17));
-        byte[] image = index.encode();
-        byte[] padded = Arrays.copyOf(image, image.length + 100);
-        Index back = Index.decode(padded, image.length);
-        assertEquals(index.objectCount(), back.objectCount());
+        Index back = reopen(index, 1);
+        assertEquals(50, back.objectCount());
         assertEquals(index.nextObjectId(), back.nextObjectId());
+        assertEquals(List.of(), back.check());
         for (long id = 0; id <= 50; id++) {
-            assertEquals(index.exists(id), back.exists(id), "object " + id);
-            if (!index.exists(id)) {
+            assertEquals(id != 17, back.exists(id), "object " + id);
+            if (!back.exists(id)) {
                 continue;
             }
-            assertEquals(index.info(id).sizeBytes(), back.info(id).sizeBytes());
-            assertEquals(index.info(id).allocatedBytes(), back.info(id).allocatedBytes());
-            assertArrayEquals(index.info(id).attrs(), back.info(id).attrs());
-            List<Extent> e1 = index.extents(id, 0, 1000);
-            List<Extent> e2 = back.extents(id, 0, 1000);
-            assertEquals(e1.size(), e2.size());
-            for (int i = 0; i < e1.size(); i++) {
-                assertEquals(e1.get(i).run(), e2.get(i).run());
-                assertArrayEquals(e1.get(i).crcs(), e2.get(i).crcs());
+            assertEquals(id == 0 ? 0 : (id + 6) * Limits.BLOCK_BYTES - id, back.info(id).sizeBytes());
+            assertEquals(id == 0 ? 0 : ((id % 5) + 1) * Limits.BLOCK_BYTES, back.info(id).allocatedBytes());
+            assertArrayEquals(id == 0 ? new byte[0] : b("attrs" + id), back.info(id).attrs());
+            List<Extent> e = back.extents(id, 0, 1000);
+            assertEquals(id == 0 ? 0 : 1, e.size());
+            if (id > 0) {
+                assertEquals(extent(id, 1000 * id, (int) (id % 5) + 1).run(), e.getFirst().run());
+                assertArrayEquals(extent(id, 1000 * id, (int) (id % 5) + 1).crcs(), e.getFirst().crcs());
             }
-            var l1 = index.entries(id, new byte[0], null, 100);
-            var l2 = back.entries(id, new byte[0], null, 100);
-            assertEquals(l1.size(), l2.size());
-            for (int i = 0; i < l1.size(); i++) {
-                assertArrayEquals(l1.get(i).key(), l2.get(i).key());
-                assertArrayEquals(l1.get(i).value(), l2.get(i).value());
+            var entries = back.entries(id, new byte[0], null, 100);
+            assertEquals(id == 0 ? 1 : id % 4, entries.size(), "entries of " + id);
+            for (int k = 0; id > 0 && k < entries.size(); k++) {
+                assertArrayEquals(b("k" + k), entries.get(k).key());
+                assertArrayEquals(b("v" + k + "/" + id), entries.get(k).value());
             }
         }
+        // Deleting an object removes its extents and entries from the tree, and frees its blocks.
+        List<Run> freed = apply(back, new Op.DeleteObject(3));
+        assertEquals(List.of(new Run(0, 3000, 4)), freed);
+        assertEquals(List.of(), back.entries(3, new byte[0], null, 10));
+        assertFalse(back.objectIds().contains(3L));
+        assertFalse(back.objectIds().contains(17L));
+        assertEquals(49, back.objectIds().size());
+        assertEquals(49, back.objectCount());
+        assertEquals(List.of(), back.check());
     }
 
     @Test
-    void damagedImagesAreCorruption() {
-        Index index = Index.empty();
+    void aTreeWithoutPoolHeaderIsCorruption() {
+        d4.engine.meta.tree.Tree tree = d4.engine.meta.tree.Tree.create(store, 1 << 20);
+        tree.put(new byte[] {1, 2, 3}, new byte[] {4});
+        long root = tree.checkpoint(new d4.engine.meta.tree.PageAllocator() {
+            @Override
+            public long allocate() {
+                return nextAddress++;
+            }
+
+            @Override
+            public void release(long address) {}
+        }, 1).rootAddress();
+        D4Exception.Corruption e = assertThrows(D4Exception.Corruption.class,
+                () -> Index.open(d4.engine.meta.tree.Tree.open(store, root, 1, 1 << 20)));
+        assertTrue(e.getMessage().contains("pool header") && e.getMessage().contains("fsck"), e.getMessage());
+    }
+
+    @Test
+    void checkFindsRecordsThatContradictEachOther() {
+        Index index = newIndex();
         apply(index, new Op.CreateObject(1, b("x")));
         apply(index, new Op.PutExtent(1, extent(0, 100, 2)));
-        byte[] image = index.encode();
-        byte[] noMagic = image.clone();
-        noMagic[0] = 'X';
-        assertThrows(D4Exception.Corruption.class, () -> Index.decode(noMagic, noMagic.length));
-        assertThrows(D4Exception.Corruption.class, () -> Index.decode(image, image.length - 3), "truncated");
-        byte[] longer = Arrays.copyOf(image, image.length + 4);
-        assertThrows(D4Exception.Corruption.class, () -> Index.decode(longer, longer.length), "trailing bytes");
-        // An id counter below an existing id.
-        byte[] lowCounter = image.clone();
-        lowCounter[8] = 1;
-        assertThrows(D4Exception.Corruption.class, () -> Index.decode(lowCounter, lowCounter.length));
+        apply(index, new Op.PutExtent(1, extent(5, 200, 2)));
+        assertEquals(List.of(), index.check());
+        d4.engine.meta.tree.Tree tree = index.tree();
+        // An extent overlapping its neighbour, written behind the index's back.
+        byte[] overlapping = new byte[0];
+        d4.engine.Encoder enc = new d4.engine.Encoder(64);
+        Op.encodeExtent(enc, extent(1, 300, 1));
+        tree.put(Index.extentKey(1, 1), enc.toByteArray());
+        // Entries of an object that does not exist, and a record of an unknown type.
+        tree.put(Index.entryKey(9, b("orphan")), overlapping);
+        tree.put(new byte[] {0, 0, 0, 0, 0, 0, 0, 1, 7}, new byte[0]);
+        List<String> problems = index.check();
+        assertTrue(problems.stream().anyMatch(p -> p.contains("extent at block 1 overlaps")), problems.toString());
+        assertTrue(problems.stream().anyMatch(p -> p.contains("counts 4 allocated blocks but its extents hold 5")),
+                problems.toString());
+        assertTrue(problems.stream().anyMatch(p -> p.contains("entry record of object 9")), problems.toString());
+        assertTrue(problems.stream().anyMatch(p -> p.contains("unknown type 7")), problems.toString());
+        // An extent whose value does not match its key cannot be read back as data.
+        tree.put(Index.extentKey(1, 40), enc.toByteArray());
+        D4Exception.Corruption c = assertThrows(D4Exception.Corruption.class, () -> index.extents(1, 40, 41));
+        assertTrue(c.getMessage().contains("does not match its key"), c.getMessage());
+    }
+
+    @Test
+    void spaceChunksRoundTripAndAllZeroChunksTakeNoRecord() {
+        Index index = newIndex();
+        byte[] bits = new byte[Index.SPACE_CHUNK_BYTES];
+        bits[0] = 1;
+        bits[511] = (byte) 0x80;
+        index.putSpaceChunk(0, 3, bits);
+        index.putSpaceChunk(1, 0, bits);
+        index.putSpaceChunk(0, 4, new byte[Index.SPACE_CHUNK_BYTES]);
+        Index back = reopen(index, 1);
+        List<String> seen = new ArrayList<>();
+        back.forEachSpaceChunk((v, c, b) -> {
+            assertArrayEquals(bits, b);
+            seen.add(v + ":" + c);
+        });
+        assertEquals(List.of("0:3", "1:0"), seen);
+        back.putSpaceChunk(0, 3, null);
+        seen.clear();
+        back.forEachSpaceChunk((v, c, b) -> seen.add(v + ":" + c));
+        assertEquals(List.of("1:0"), seen);
+        assertEquals(List.of(), back.check(), "space records are not objects");
     }
 }

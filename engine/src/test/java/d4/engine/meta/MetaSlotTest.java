@@ -16,11 +16,12 @@ import org.junit.jupiter.api.Test;
 class MetaSlotTest {
     @Test
     void encodeDecodeRoundTrip() {
-        MetaSlot s = new MetaSlot(7, 123_456, 0xdeadbeef, 40, 77, List.of(new Run(0, 1027, 20), new Run(1, 3, 11)));
+        MetaSlot s = new MetaSlot(7, 123_456, 40, 77, List.of(new Run(0, 1027, 20), new Run(1, 3, 11)));
         byte[] enc = s.encode();
         assertEquals(Limits.BLOCK_BYTES, enc.length);
         assertEquals(s, MetaSlot.decodeOrNull(enc));
-        MetaSlot none = new MetaSlot(1, 0, 0, 0, 0, List.of());
+        assertEquals(MetaSlot.VERSION, MetaSlot.versionOf(enc));
+        MetaSlot none = new MetaSlot(1, 1, 0, 0, List.of());
         assertEquals(none, MetaSlot.decodeOrNull(none.encode()));
     }
 
@@ -30,28 +31,46 @@ class MetaSlotTest {
         for (int i = 0; i < MetaSlot.MAX_RUNS; i++) {
             runs.add(new Run(i % 3, 1000L + 10L * i, 1 + i % 7));
         }
-        MetaSlot s = new MetaSlot(Long.MAX_VALUE / 3, Long.MAX_VALUE / 5, -1, Long.MAX_VALUE / 7, -2, runs);
+        MetaSlot s = new MetaSlot(Long.MAX_VALUE / 3, Long.MAX_VALUE / 5, Long.MAX_VALUE / 7, -2, runs);
         assertEquals(s, MetaSlot.decodeOrNull(s.encode()));
         runs.add(new Run(0, 1, 1));
-        assertThrows(D4Exception.NoSpace.class, () -> new MetaSlot(1, 0, 0, 0, 0, runs));
+        assertThrows(D4Exception.NoSpace.class, () -> new MetaSlot(1, 1, 0, 0, runs));
     }
 
     @Test
-    void runTableRoundTripsAndRejectsDamage() {
-        List<Run> runs = new ArrayList<>();
+    void spaceTableRoundTripsAndRejectsDamage() {
+        List<Run> used = new ArrayList<>();
+        List<Run> freed = new ArrayList<>();
         for (int i = 0; i < 10_000; i++) {
-            runs.add(new Run(i % 2, 5000L + 3L * i, 1 + i % 3));
+            (i % 3 == 0 ? freed : used).add(new Run(i % 2, 5000L + 3L * i, 1 + i % 3));
         }
-        byte[] table = MetaSlot.encodeTable(runs);
-        assertEquals(runs, MetaSlot.decodeTable(table));
+        MetaSlot.SpaceTable t = new MetaSlot.SpaceTable(used, freed);
+        byte[] table = t.encode();
+        assertEquals(t, MetaSlot.SpaceTable.decode(table));
         byte[] lying = table.clone();
         lying[0] = (byte) 0xff; // claims more runs than it holds
-        assertThrows(D4Exception.Corruption.class, () -> MetaSlot.decodeTable(lying));
+        assertThrows(D4Exception.Corruption.class, () -> MetaSlot.SpaceTable.decode(lying));
+        byte[] longer = Arrays.copyOf(table, table.length + 16);
+        assertThrows(D4Exception.Corruption.class, () -> MetaSlot.SpaceTable.decode(longer), "trailing bytes");
+    }
+
+    @Test
+    void aSlotOfAnotherVersionIsNotRead() {
+        byte[] enc = new MetaSlot(3, 99, 16, 1, List.of(new Run(0, 40, 1))).encode();
+        enc[8] = 1; // version 1 (the whole-index image format), CRC recomputed so that it is intact
+        java.util.zip.CRC32C c = new java.util.zip.CRC32C();
+        c.update(enc, 0, Limits.BLOCK_BYTES - 4);
+        int crc = (int) c.getValue();
+        for (int i = 0; i < 4; i++) {
+            enc[Limits.BLOCK_BYTES - 4 + i] = (byte) (crc >>> 8 * i);
+        }
+        assertEquals(1, MetaSlot.versionOf(enc));
+        assertNull(MetaSlot.decodeOrNull(enc));
     }
 
     @Test
     void anyDamageMakesTheSlotUnreadable() {
-        MetaSlot s = new MetaSlot(42, 9000, 17, 24, 5, List.of(new Run(0, 1027, 3)));
+        MetaSlot s = new MetaSlot(42, 9000, 24, 5, List.of(new Run(0, 1027, 3)));
         byte[] enc = s.encode();
         for (int i = 0; i < enc.length; i += 37) {
             byte[] bad = enc.clone();

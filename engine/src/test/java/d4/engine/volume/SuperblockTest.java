@@ -67,22 +67,23 @@ class SuperblockTest {
 
     @Test
     void otherFormatVersionIsRefusedByName() {
-        byte[] enc = sample(2, 0, 1, 1024, "pool").encode();
+        // Version 1 pools kept the whole index in one checkpoint image (before the B+tree).
+        byte[] enc = sample(1, 0, 1, 1024, "pool").encode();
         // An intact superblock of another version is another release's volume, not damage.
         D4Exception.PoolUnavailable e = assertThrows(D4Exception.PoolUnavailable.class, () -> Superblock.decode(enc, "sb"));
-        assertTrue(e.getMessage().contains("format version 2"), e.getMessage());
+        assertTrue(e.getMessage().contains("format version 1"), e.getMessage());
     }
 
     @Test
     void inconsistentFieldsAreRefusedEvenWithAGoodChecksum() {
         Superblock good = sample(Superblock.FORMAT_VERSION, 0, 1, 1024, "pool");
         Superblock[] bad = {
-            new Superblock(1, 512, good.poolUuid(), good.volumeUuid(), 0, 1, SIZE, 3, 1024, 1027, BLOCKS - 1, 0, "p", 1),
-            new Superblock(1, Limits.BLOCK_BYTES, good.poolUuid(), good.volumeUuid(), 1, 1, SIZE, 3, 0, 3, BLOCKS - 1, 0, "p", 1),
-            new Superblock(1, Limits.BLOCK_BYTES, good.poolUuid(), good.volumeUuid(), 0, 1, SIZE, 3, 0, 3, BLOCKS - 1, 0, "p", 1),
-            new Superblock(1, Limits.BLOCK_BYTES, good.poolUuid(), good.volumeUuid(), 0, 1, SIZE, 3, 1024, 1028, BLOCKS - 1, 0, "p", 1),
-            new Superblock(1, Limits.BLOCK_BYTES, good.poolUuid(), good.volumeUuid(), 0, 1, SIZE, 3, 1024, 1027, BLOCKS, 0, "p", 1),
-            new Superblock(1, Limits.BLOCK_BYTES, good.poolUuid(), good.volumeUuid(), 0, 1, 1L << 20, 3, 10, 13, 255, 0, "p", 1),
+            new Superblock(Superblock.FORMAT_VERSION, 512, good.poolUuid(), good.volumeUuid(), 0, 1, SIZE, 3, 1024, 1027, BLOCKS - 1, 0, "p", 1),
+            new Superblock(Superblock.FORMAT_VERSION, Limits.BLOCK_BYTES, good.poolUuid(), good.volumeUuid(), 1, 1, SIZE, 3, 0, 3, BLOCKS - 1, 0, "p", 1),
+            new Superblock(Superblock.FORMAT_VERSION, Limits.BLOCK_BYTES, good.poolUuid(), good.volumeUuid(), 0, 1, SIZE, 3, 0, 3, BLOCKS - 1, 0, "p", 1),
+            new Superblock(Superblock.FORMAT_VERSION, Limits.BLOCK_BYTES, good.poolUuid(), good.volumeUuid(), 0, 1, SIZE, 3, 1024, 1028, BLOCKS - 1, 0, "p", 1),
+            new Superblock(Superblock.FORMAT_VERSION, Limits.BLOCK_BYTES, good.poolUuid(), good.volumeUuid(), 0, 1, SIZE, 3, 1024, 1027, BLOCKS, 0, "p", 1),
+            new Superblock(Superblock.FORMAT_VERSION, Limits.BLOCK_BYTES, good.poolUuid(), good.volumeUuid(), 0, 1, 1L << 20, 3, 10, 13, 255, 0, "p", 1),
         };
         for (Superblock sb : bad) {
             byte[] enc = sb.encode();

@@ -64,9 +64,9 @@ final class Page {
      * = 1041 bytes, a quarter of a page: a page holds at least three of the largest cells, so a split
      * of a full page always yields two halves of at least two entries each.
      */
-    static final int MAX_INLINE_PAYLOAD = Limits.MAX_KEY_BYTES + POINTER_BYTES;
+    static final int MAX_INLINE_PAYLOAD = Limits.MAX_TREE_KEY_BYTES + POINTER_BYTES;
     static final int MAX_LEAF_FOOTPRINT = SLOT_BYTES + LEAF_CELL_HEADER_BYTES + MAX_INLINE_PAYLOAD;
-    static final int MAX_BRANCH_FOOTPRINT = SLOT_BYTES + BRANCH_CELL_HEADER_BYTES + Limits.MAX_KEY_BYTES;
+    static final int MAX_BRANCH_FOOTPRINT = SLOT_BYTES + BRANCH_CELL_HEADER_BYTES + Limits.MAX_TREE_KEY_BYTES;
     /** Pages below this fill (slots + cells) are merged or refilled after a removal. */
     static final int UNDERFULL_BYTES = USABLE_BYTES / 4;
     /** Overflow pages a value of the largest size needs. */
@@ -511,7 +511,7 @@ final class Page {
                 return "slot " + i + " points at " + o + ", outside the cell area [" + heap + ", " + BYTES + ")";
             }
             int k = u16(p, o);
-            if (k < 1 || k > Limits.MAX_KEY_BYTES) {
+            if (k < 1 || k > Limits.MAX_TREE_KEY_BYTES) {
                 return "cell " + i + " has a key of " + k + " bytes";
             }
             if (type == LEAF) {

@@ -18,6 +18,16 @@ public interface PageStore {
     /** Writes {@code src} at {@code address}; durability is the caller's business (flush before publishing). */
     void write(long address, MemorySegment src);
 
+    /**
+     * Writes a checkpoint's pages ({@code images.get(i)} at {@code addresses[i]}); a store may sort and
+     * coalesce them. On an exception any subset may have been written (all to unreferenced addresses).
+     */
+    default void writeAll(long[] addresses, java.util.List<byte[]> images) {
+        for (int i = 0; i < addresses.length; i++) {
+            write(addresses[i], MemorySegment.ofArray(images.get(i)));
+        }
+    }
+
     /** How error messages and fsck reports name a page address (the engine can say "volume 0, block 1234"). */
     default String describe(long address) {
         return "metadata page " + address;

@@ -18,7 +18,7 @@ import java.util.function.LongConsumer;
 /**
  * A copy-on-write B+tree of byte keys and byte values on 4 KiB pages (format: docs/btree-format.md).
  *
- * <p>Keys are 1..{@value Limits#MAX_KEY_BYTES} bytes, ordered as unsigned bytes; values are
+ * <p>Keys are 1..{@value Limits#MAX_TREE_KEY_BYTES} bytes, ordered as unsigned bytes; values are
  * 0..{@link Limits#MAX_VALUE_BYTES} bytes, the larger ones in overflow chains. Changes ({@link #put},
  * {@link #remove}) copy the pages they touch into memory ("dirty" pages, pinned) and never write to the
  * store; {@link #checkpoint} writes every dirty page to a new address, bottom-up, and returns the new
@@ -44,6 +44,8 @@ public final class Tree {
     private final PageStore store;
     private final Cache<Long, byte[]> cache;
     private final Function<Long, byte[]> loader = this::load;
+    /** Pages read from the store through the cache (misses), for benchmarks and status. */
+    private final java.util.concurrent.atomic.LongAdder pageReads = new java.util.concurrent.atomic.LongAdder();
     private final DirtyPages dirty = new DirtyPages();
     /** Pages of the last checkpoint's tree that the current tree no longer uses (copied or dropped). */
     private final List<Long> obsolete = new ArrayList<>();
@@ -565,6 +567,7 @@ public final class Tree {
         Invariant.check(n == dirty.count(), "%d dirty pages of which %d are reachable", dirty.count(), n);
         long[] addresses = new long[dirty.slots()];
         List<byte[]> images = new ArrayList<>(n);
+        long[] written = new long[n];
         int allocated = 0;
         try {
             for (; allocated < n; allocated++) {
@@ -581,9 +584,11 @@ public final class Tree {
                 if (problem != null) {
                     Invariant.check(false, "about to write a bad page: " + problem);
                 }
-                store.write(address, MemorySegment.ofArray(image));
+                written[i] = address;
                 images.add(image);
             }
+            // All at once: the store may coalesce neighbouring addresses into large writes.
+            store.writeAll(written, images);
         } catch (RuntimeException e) {
             for (int i = 0; i < allocated; i++) {
                 try {
@@ -721,6 +726,11 @@ public final class Tree {
         return dirty.count();
     }
 
+    /** Pages read from the store because the cache did not hold them, since the tree was opened. */
+    public long pageReads() {
+        return pageReads.sum();
+    }
+
     /** Bytes of clean pages held by the cache. */
     public long cachedBytes() {
         cache.cleanUp();
@@ -768,6 +778,7 @@ public final class Tree {
     private byte[] load(Long address) {
         byte[] p = new byte[Page.BYTES];
         store.read(address, MemorySegment.ofArray(p));
+        pageReads.increment();
         String problem = Page.diskProblem(p, address, generation);
         if (problem != null) {
             throw corruption(address, problem);
@@ -832,9 +843,9 @@ public final class Tree {
     }
 
     private static void checkKey(byte[] key) {
-        if (key == null || key.length < 1 || key.length > Limits.MAX_KEY_BYTES) {
+        if (key == null || key.length < 1 || key.length > Limits.MAX_TREE_KEY_BYTES) {
             throw new D4Exception.InvalidArgument("a key of " + (key == null ? "null" : key.length + " bytes")
-                    + ": keys are 1.." + Limits.MAX_KEY_BYTES + " bytes");
+                    + ": keys are 1.." + Limits.MAX_TREE_KEY_BYTES + " bytes");
         }
     }
 

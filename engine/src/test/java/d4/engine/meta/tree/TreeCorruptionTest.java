@@ -128,7 +128,7 @@ class TreeCorruptionTest {
         try (FileStore s = new FileStore(dir.resolve("limits"))) {
             Tree tree = Tree.create(s, 0);
             assertThrows(D4Exception.InvalidArgument.class, () -> tree.put(new byte[0], new byte[0]));
-            assertThrows(D4Exception.InvalidArgument.class, () -> tree.put(new byte[Limits.MAX_KEY_BYTES + 1], new byte[0]));
+            assertThrows(D4Exception.InvalidArgument.class, () -> tree.put(new byte[Limits.MAX_TREE_KEY_BYTES + 1], new byte[0]));
             assertThrows(D4Exception.InvalidArgument.class, () -> tree.put(new byte[1], new byte[Limits.MAX_VALUE_BYTES + 1]));
             assertThrows(D4Exception.InvalidArgument.class, () -> tree.get(new byte[0]));
             assertThrows(D4Exception.InvalidArgument.class, () -> tree.scan(null, true, null, -1));

@@ -231,7 +231,7 @@ class TreeModelTest {
             return k;
         }
         if (dice < 18) {
-            byte[] k = Trees.bytes(r, Limits.MAX_KEY_BYTES);
+            byte[] k = Trees.bytes(r, Limits.MAX_TREE_KEY_BYTES);
             k[0] = (byte) (0xf0 + r.nextInt(16));
             return k;
         }

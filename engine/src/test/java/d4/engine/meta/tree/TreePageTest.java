@@ -49,7 +49,7 @@ class TreePageTest {
 
     @Test
     void leafCellsAndTheInlineLimit() {
-        byte[] key = new byte[Limits.MAX_KEY_BYTES];
+        byte[] key = new byte[Limits.MAX_TREE_KEY_BYTES];
         assertTrue(Page.isInline(key.length, 8));
         assertEquals(false, Page.isInline(key.length, 9));
         assertEquals(1041, Page.MAX_LEAF_FOOTPRINT);

@@ -30,7 +30,7 @@ class TreeSpaceTest {
             List<byte[]> keys = new ArrayList<>();
             long generation = 0;
             for (int i = 0; i < 8000; i++) {
-                byte[] k = i % 97 == 0 ? Trees.bytes(r, Limits.MAX_KEY_BYTES) : Trees.objectKey(r.nextInt(4000), 'e',
+                byte[] k = i % 97 == 0 ? Trees.bytes(r, Limits.MAX_TREE_KEY_BYTES) : Trees.objectKey(r.nextInt(4000), 'e',
                         Trees.bytes(r, r.nextInt(30)));
                 int n = i % 41 == 0 ? r.nextInt(Limits.MAX_VALUE_BYTES + 1) : r.nextInt(300);
                 tree.put(k, Trees.bytes(r, n));
