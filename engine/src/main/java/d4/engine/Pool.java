@@ -1141,11 +1141,11 @@ public final class Pool implements AutoCloseable {
     }
 
     /**
-     * Changed pages that make a commit checkpoint: {@link #DIRTY_PAGE_LIMIT}, or a 32nd of the data
+     * Changed pages that make a commit checkpoint: {@link #DIRTY_PAGE_LIMIT}, or a 16th of the data
      * area in small pools, so that a checkpoint always finds room for them.
      */
     private long dirtyPageLimit() {
-        return Math.max(64, Math.min(DIRTY_PAGE_LIMIT, dataBlocks / 32));
+        return Math.max(64, Math.min(DIRTY_PAGE_LIMIT, dataBlocks / 16));
     }
 
     /** Where new data goes: one run, and in pools with two copies a run of the same length on another volume. */
@@ -1321,7 +1321,8 @@ public final class Pool implements AutoCloseable {
         checkpoint(List.of());
     }
 
-    private void checkpoint(List<Run> uncommitted) {
+    /** As {@link #checkpoint()}, inside a transaction whose allocated blocks are {@code uncommitted}. */
+    void checkpoint(List<Run> uncommitted) {
         Invariant.check(lock.isWriteLockedByCurrentThread(), "checkpoint without the write lock");
         try {
             checkpointOrNoSpace(uncommitted);

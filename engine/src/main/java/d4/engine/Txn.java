@@ -337,6 +337,11 @@ public final class Txn implements AutoCloseable {
         }
     }
 
+    /** The blocks this transaction allocated so far (nothing durable references them yet). */
+    List<Run> allocatedRuns() {
+        return List.copyOf(allocated);
+    }
+
     /** Allocates new blocks (every copy), owned by this transaction until it commits. */
     private Pool.Placement place(int maxBlocks) {
         Pool.Placement p = pool.allocatePlacement(maxBlocks);
