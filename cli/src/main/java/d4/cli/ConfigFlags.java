@@ -32,17 +32,24 @@ final class ConfigFlags {
 
     /** Adds the flags to the subcommands of {@code root}; call once, before parsing. */
     static void install(CommandLine root) {
-        Map<CommandLine, Boolean> seen = new IdentityHashMap<>(); // aliases map to the same CommandLine
-        for (CommandLine sub : root.getSubcommands().values()) {
+        install(root, "", new IdentityHashMap<>());
+    }
+
+    /** Subcommands are named with their parents' names: "volume list". */
+    private static void install(CommandLine parent, String prefix, Map<CommandLine, Boolean> seen) {
+        for (CommandLine sub : parent.getSubcommands().values()) {
             if (seen.put(sub, true) != null) {
-                continue;
+                continue; // aliases map to the same CommandLine
             }
-            String name = sub.getCommandName();
+            String name = prefix + sub.getCommandName();
             if (name.equals("config")) {
                 addTo(sub.getSubcommands().get("show").getCommandSpec(), o -> true);
-            } else if (Options.ALL.stream().anyMatch(o -> o.commands().contains(name))) {
+                continue;
+            }
+            if (Options.ALL.stream().anyMatch(o -> o.commands().contains(name))) {
                 addTo(sub.getCommandSpec(), o -> o.commands().contains(name));
             }
+            install(sub, name + " ", seen);
         }
     }
 

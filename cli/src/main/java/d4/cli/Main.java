@@ -23,6 +23,7 @@ import picocli.CommandLine.Command;
         subcommands = {
             FormatCommand.class,
             DiscoverCommand.class,
+            VolumeCommand.class,
             MountCommand.class,
             UmountCommand.class,
             StatusCommand.class,

@@ -68,7 +68,7 @@ final class PoolLocator {
             }
             for (VolumeRegistry.PoolRecord other : registry.list()) {
                 for (VolumeSpec v : volumes) {
-                    int index = other.volumes().indexOf(v.path().toAbsolutePath().normalize());
+                    int index = other.indexOf(v.path());
                     if (index >= 0) {
                         throw new CommandFailure(v.path() + " is volume " + index + " of pool " + other.name() + " in "
                                 + registry.file() + ": choose another path (or another --data-dir)");
@@ -122,13 +122,31 @@ final class PoolLocator {
 
     /**
      * A registered pool's volumes. A block device path that no longer holds its volume (device
-     * names change between boots: /dev/sdb may now be /dev/sdc) is replaced by the device that does.
+     * names change between boots: /dev/sdb may now be /dev/sdc) is replaced by the device that does,
+     * and so is a volume whose record was removed (d4 volume forget), if a device holds it.
      */
     private static List<Path> registered(VolumeRegistry.PoolRecord rec) {
         List<Path> out = new ArrayList<>();
         Discovery.Scan scan = null;
-        for (int i = 0; i < rec.volumes().size(); i++) {
-            Path p = rec.volumes().get(i);
+        int highest = rec.indexes().isEmpty() ? -1 : rec.indexes().getLast();
+        for (int i = 0; i <= highest; i++) {
+            Optional<Path> recorded = rec.volume(i);
+            if (recorded.isEmpty()) {
+                if (scan == null) {
+                    scan = Discovery.scan();
+                }
+                Optional<Discovery.Member> m = scan.member(rec.uuid(), i);
+                if (m.isEmpty()) {
+                    throw new CommandFailure("volume " + i + " of pool " + rec.name() + " is not in the registry (its"
+                            + " record was removed with d4 volume forget) and no block device holds it: the pool cannot be"
+                            + " mounted without it (d4 volume list --pool " + rec.name() + " shows what is there)");
+                }
+                LOG.log(System.Logger.Level.INFO, "volume {0} of pool {1} is not registered; found on {2}", i, rec.name(),
+                        m.get().device());
+                out.add(m.get().device());
+                continue;
+            }
+            Path p = recorded.get();
             boolean device = BlockDevices.isBlockDevice(p);
             if (!device && (Files.exists(p) || !p.startsWith("/dev/"))) {
                 out.add(p); // a file (Pool.open says so if it is missing or wrong)

@@ -18,7 +18,7 @@ public final class Options {
             "",
             "Where d4 keeps its registry of pools (registry.db), the default pool's volume file (volumes/) and the"
                     + " logs of daemonized mounts (log/).",
-            List.of("--data-dir"), Set.of("mount", "format", "fsck"));
+            List.of("--data-dir"), Set.of("mount", "format", "fsck", "volume list", "volume forget"));
 
     public static final Option RUNTIME_DIR = new Option("runtime", "dir", new Type.FilePath(false),
             new Option.Computed("/run/d4 as root, else $XDG_RUNTIME_DIR/d4, else /tmp/d4-UID", Options::defaultRuntimeDir),
@@ -87,7 +87,8 @@ public final class Options {
             new Type.Choice(List.of("severe", "warning", "info", "fine", "finer", "finest")),
             new Option.Fixed("info"), "",
             "The least important events logged: severe (errors only), warning, info, fine (details), finer, finest.",
-            List.of("--log-level"), Set.of("mount", "format", "umount", "status", "fsck", "scrub"));
+            List.of("--log-level"), Set.of("mount", "format", "umount", "status", "fsck", "scrub", "volume list",
+                    "volume forget"));
 
     public static final Option LOG_FILE = new Option("log", "file", new Type.FilePath(true),
             new Option.Fixed(Optional.empty()), "",

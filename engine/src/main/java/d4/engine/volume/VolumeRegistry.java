@@ -27,8 +27,55 @@ public final class VolumeRegistry implements AutoCloseable {
     public static final String FILE_NAME = "registry.db";
     private static final int SCHEMA_VERSION = 1;
 
-    /** A pool as recorded: its name, UUID and volume paths in index order. */
-    public record PoolRecord(String name, UUID uuid, List<Path> volumes) {}
+    /**
+     * A pool as recorded: its name, UUID, and its volumes' paths in index order with their indexes.
+     * The indexes are 0, 1, 2, ... as d4 format records them; a record removed with
+     * {@link #unregister} leaves a gap.
+     */
+    public record PoolRecord(String name, UUID uuid, List<Path> volumes, List<Integer> indexes) {
+        public PoolRecord {
+            volumes = List.copyOf(volumes);
+            indexes = List.copyOf(indexes);
+            if (volumes.size() != indexes.size()) {
+                throw new IllegalArgumentException(volumes.size() + " volume paths but " + indexes.size() + " indexes");
+            }
+        }
+
+        /** A pool whose volumes are 0, 1, 2, ... in the order given. */
+        public PoolRecord(String name, UUID uuid, List<Path> volumes) {
+            this(name, uuid, volumes, java.util.stream.IntStream.range(0, volumes.size()).boxed().toList());
+        }
+
+        /** The recorded path of volume {@code index}. */
+        public Optional<Path> volume(int index) {
+            int i = indexes.indexOf(index);
+            return i < 0 ? Optional.empty() : Optional.of(volumes.get(i));
+        }
+
+        /** The index of the volume recorded at {@code path} (absolute, normalized), or -1. */
+        public int indexOf(Path path) {
+            int i = volumes.indexOf(path.toAbsolutePath().normalize());
+            return i < 0 ? -1 : indexes.get(i);
+        }
+
+        /** Whether the recorded indexes are 0 to n-1 without a gap (no record was removed). */
+        public boolean contiguous() {
+            for (int i = 0; i < indexes.size(); i++) {
+                if (indexes.get(i) != i) {
+                    return false;
+                }
+            }
+            return true;
+        }
+    }
+
+    /**
+     * What {@link #unregister} removed.
+     *
+     * @param index the index the volume had
+     * @param poolRemoved whether that was the pool's last volume record, so the pool's record went too
+     */
+    public record Unregistered(String pool, int index, Path path, boolean poolRemoved) {}
 
     private final Path file;
     private final Connection db;
@@ -132,33 +179,87 @@ public final class VolumeRegistry implements AutoCloseable {
 
     public List<PoolRecord> list() {
         try (PreparedStatement ps = db.prepareStatement(
-                "SELECT p.name, p.uuid, v.path FROM pools p LEFT JOIN volumes v ON v.pool_uuid = p.uuid"
+                "SELECT p.name, p.uuid, v.path, v.idx FROM pools p LEFT JOIN volumes v ON v.pool_uuid = p.uuid"
                         + " ORDER BY p.name, v.idx");
                 ResultSet rs = ps.executeQuery()) {
             List<PoolRecord> out = new ArrayList<>();
             String name = null;
             UUID uuid = null;
             List<Path> paths = null;
+            List<Integer> indexes = null;
             while (rs.next()) {
                 if (!rs.getString(1).equals(name)) {
                     if (name != null) {
-                        out.add(new PoolRecord(name, uuid, List.copyOf(paths)));
+                        out.add(new PoolRecord(name, uuid, paths, indexes));
                     }
                     name = rs.getString(1);
                     uuid = UUID.fromString(rs.getString(2));
                     paths = new ArrayList<>();
+                    indexes = new ArrayList<>();
                 }
                 String path = rs.getString(3);
                 if (path != null) {
                     paths.add(Path.of(path));
+                    indexes.add(rs.getInt(4));
                 }
             }
             if (name != null) {
-                out.add(new PoolRecord(name, uuid, List.copyOf(paths)));
+                out.add(new PoolRecord(name, uuid, paths, indexes));
             }
             return out;
         } catch (SQLException e) {
             throw new D4Exception.PoolUnavailable("cannot read the volume registry " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Removes the record of the volume at {@code path} from pool {@code poolName}; when it was the
+     * pool's last one, the pool's record goes too (its name and paths can then be formatted again).
+     * Only the registry changes: whether the volume is really gone is for the caller to check (d4
+     * volume forget refuses a path that still holds the pool's superblock).
+     *
+     * @throws D4Exception.InvalidArgument when the pool is not registered, or has no volume at path
+     */
+    public Unregistered unregister(String poolName, Path path) {
+        Path normalized = path.toAbsolutePath().normalize();
+        try {
+            db.setAutoCommit(false);
+            try {
+                PoolRecord rec = find(poolName).orElseThrow(() -> new D4Exception.InvalidArgument("no pool named '"
+                        + poolName + "' in " + file + (list().isEmpty() ? " (it lists no pools)" : " (it lists: "
+                        + String.join(", ", list().stream().map(PoolRecord::name).toList()) + ")")));
+                int index = rec.indexOf(normalized);
+                if (index < 0) {
+                    throw new D4Exception.InvalidArgument(normalized + " is not a volume of pool " + poolName + " in " + file
+                            + (rec.volumes().isEmpty() ? "" : " (its volumes: " + String.join(", ",
+                                    rec.volumes().stream().map(Path::toString).toList()) + ")"));
+                }
+                try (PreparedStatement ps = db.prepareStatement("DELETE FROM volumes WHERE pool_uuid = ? AND idx = ? AND path = ?")) {
+                    ps.setString(1, rec.uuid().toString());
+                    ps.setInt(2, index);
+                    ps.setString(3, normalized.toString());
+                    if (ps.executeUpdate() != 1) {
+                        throw new SQLException("the record of " + normalized + " changed meanwhile");
+                    }
+                }
+                boolean last = rec.volumes().size() == 1;
+                if (last) {
+                    try (PreparedStatement ps = db.prepareStatement("DELETE FROM pools WHERE uuid = ?")) {
+                        ps.setString(1, rec.uuid().toString());
+                        ps.executeUpdate();
+                    }
+                }
+                db.commit();
+                return new Unregistered(poolName, index, normalized, last);
+            } catch (SQLException | RuntimeException e) {
+                db.rollback();
+                throw e;
+            } finally {
+                db.setAutoCommit(true);
+            }
+        } catch (SQLException e) {
+            throw new D4Exception.PoolUnavailable("cannot remove " + normalized + " from pool " + poolName + " in " + file
+                    + ": " + e.getMessage(), e);
         }
     }
 

@@ -1,6 +1,7 @@
 package d4.engine.volume;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -13,6 +14,7 @@ import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.Statement;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
 import org.junit.jupiter.api.Test;
@@ -73,6 +75,55 @@ class VolumeRegistryTest {
             assertTrue(reg.find("q").isEmpty());
             reg.register("r", UUID.randomUUID(), List.of(dir.resolve("c")));
             assertEquals(List.of(dir.resolve("c")), reg.find("r").orElseThrow().volumes());
+        }
+    }
+
+    @Test
+    void unregisterRemovesOneVolumeKeepingTheOthersIndexesAndTheLastTakesThePool() {
+        UUID u = UUID.randomUUID();
+        Path z0 = dir.resolve("z0");
+        Path z1 = dir.resolve("z1");
+        Path z2 = dir.resolve("z2");
+        try (VolumeRegistry reg = VolumeRegistry.open(dir)) {
+            reg.register("zeta", u, List.of(z0, z1, z2));
+            reg.register("other", UUID.randomUUID(), List.of(dir.resolve("o0")));
+            VolumeRegistry.PoolRecord before = reg.find("zeta").orElseThrow();
+            assertEquals(List.of(0, 1, 2), before.indexes());
+            assertTrue(before.contiguous());
+
+            VolumeRegistry.Unregistered r = reg.unregister("zeta", dir.resolve("sub/../z1"));
+            assertEquals(new VolumeRegistry.Unregistered("zeta", 1, z1, false), r, "found by its normalized path");
+        }
+        try (VolumeRegistry reg = VolumeRegistry.open(dir)) {
+            VolumeRegistry.PoolRecord z = reg.find("zeta").orElseThrow();
+            assertEquals(List.of(z0, z2), z.volumes());
+            assertEquals(List.of(0, 2), z.indexes(), "the other volumes keep their indexes");
+            assertFalse(z.contiguous());
+            assertEquals(Optional.of(z2), z.volume(2));
+            assertEquals(Optional.empty(), z.volume(1));
+            assertEquals(2, z.indexOf(z2));
+            assertEquals(-1, z.indexOf(z1));
+
+            D4Exception.InvalidArgument notThere = assertThrows(D4Exception.InvalidArgument.class,
+                    () -> reg.unregister("zeta", z1));
+            assertTrue(notThere.getMessage().contains("is not a volume of pool zeta") && notThere.getMessage().contains(z0.toString()),
+                    notThere.getMessage());
+            D4Exception.InvalidArgument noPool = assertThrows(D4Exception.InvalidArgument.class,
+                    () -> reg.unregister("nope", z0));
+            assertTrue(noPool.getMessage().contains("no pool named 'nope'") && noPool.getMessage().contains("other, zeta"),
+                    noPool.getMessage());
+            assertThrows(D4Exception.InvalidArgument.class, () -> reg.unregister("other", z0), "a volume of another pool");
+            assertEquals(2, reg.find("zeta").orElseThrow().volumes().size(), "failed calls change nothing");
+
+            assertFalse(reg.unregister("zeta", z0).poolRemoved());
+            VolumeRegistry.Unregistered last = reg.unregister("zeta", z2);
+            assertTrue(last.poolRemoved(), "the last volume takes the pool's record with it");
+            assertEquals(2, last.index());
+            assertTrue(reg.find("zeta").isEmpty());
+            assertEquals(List.of("other"), reg.list().stream().map(VolumeRegistry.PoolRecord::name).toList());
+            // The name and the paths are free again.
+            reg.register("zeta", UUID.randomUUID(), List.of(z1, z0));
+            assertEquals(List.of(z1, z0), reg.find("zeta").orElseThrow().volumes());
         }
     }
 
