@@ -777,6 +777,25 @@ public final class Pool implements AutoCloseable {
     /** Compares the free-space map with the blocks the metadata references (see {@link #checkInvariants}). */
     private List<String> checkSpace() {
         List<String> problems = new ArrayList<>();
+        SpaceMap referenced = referencedSpace(problems);
+        long missing = blocksIn(referenced.usedNotIn(space));
+        long leaked = blocksIn(space.usedNotIn(referenced));
+        if (missing > 0) {
+            problems.add(missing + " blocks in use are marked free in the free-space map (they could be handed out"
+                    + " twice)");
+        }
+        if (leaked > 0) {
+            problems.add(leaked + " blocks are marked used in the free-space map but nothing references them (leaked"
+                    + " space)");
+        }
+        return problems;
+    }
+
+    /**
+     * A free-space map built from what the metadata references: the tree's pages, the space table,
+     * frees awaiting their commit and every extent. Blocks referenced twice go to {@code problems}.
+     */
+    private SpaceMap referencedSpace(List<String> problems) {
         long[] starts = volumes.stream().mapToLong(v -> v.superblock().dataStartBlock()).toArray();
         long[] ends = volumes.stream().mapToLong(v -> v.superblock().dataEndBlock()).toArray();
         SpaceMap referenced = new SpaceMap(starts, ends);
@@ -799,25 +818,43 @@ public final class Pool implements AutoCloseable {
             }
         }
         index.forEachRun((id, run) -> mark.accept(run, "object " + id));
-        List<Run> inMap = space.usedRuns();
-        List<Run> inUse = referenced.usedRuns();
-        long leaked = blocksIn(inMap) - blocksIn(inUse);
-        long missing = 0;
-        for (Run r : inUse) {
-            if (!space.isUsed(r)) {
-                missing += countFree(r);
+        return referenced;
+    }
+
+    /**
+     * fsck --repair: makes the free-space map say exactly what the metadata references (leaked blocks
+     * become free, referenced blocks marked free become used) and checkpoints it. Refuses when a
+     * block is referenced twice (that needs the objects repaired, not the map). Returns what it
+     * changed, or empty when the map was right.
+     */
+    public Optional<String> repairFreeSpace() {
+        lock.writeLock().lock();
+        try {
+            checkWritable();
+            syncLocked();
+            List<String> problems = new ArrayList<>();
+            SpaceMap referenced = referencedSpace(problems);
+            if (!problems.isEmpty()) {
+                throw new D4Exception.Corruption("free space cannot be rebuilt while blocks are referenced twice: "
+                        + problems.getFirst());
             }
+            List<Run> leaked = space.usedNotIn(referenced);
+            List<Run> missing = referenced.usedNotIn(space);
+            if (leaked.isEmpty() && missing.isEmpty()) {
+                return Optional.empty();
+            }
+            for (Run r : leaked) {
+                space.free(r);
+            }
+            for (Run r : missing) {
+                space.markUsed(r, "fsck");
+            }
+            checkpoint();
+            return Optional.of("rebuilt the free-space map: " + blocksIn(leaked) + " leaked blocks freed, "
+                    + blocksIn(missing) + " blocks in use marked used");
+        } finally {
+            lock.writeLock().unlock();
         }
-        leaked += missing; // blocks used in the map = referenced - missing + leaked
-        if (missing > 0) {
-            problems.add(missing + " blocks in use are marked free in the free-space map (they could be handed out"
-                    + " twice)");
-        }
-        if (leaked > 0) {
-            problems.add(leaked + " blocks are marked used in the free-space map but nothing references them (leaked"
-                    + " space)");
-        }
-        return problems;
     }
 
     private static long blocksIn(List<Run> runs) {
@@ -826,16 +863,6 @@ public final class Pool implements AutoCloseable {
             n += r.lengthBlocks();
         }
         return n;
-    }
-
-    private long countFree(Run r) {
-        long free = 0;
-        for (long b = r.startBlock(); b < r.endBlock(); b++) {
-            if (!space.isUsed(new Run(r.volume(), b, 1))) {
-                free++;
-            }
-        }
-        return free;
     }
 
     /** Every object id in the pool (the pool object 0 included), in order. */

@@ -66,7 +66,16 @@ class CrashRecoveryTest {
                 } else {
                     assertEquals(List.of(MIB / BLOCK + " blocks are marked used in the free-space map but nothing references"
                             + " them (leaked space)"), problems);
+                    long freeBefore = pool.info().freeBytes();
+                    assertEquals(Optional.of("rebuilt the free-space map: " + MIB / BLOCK + " leaked blocks freed, 0 blocks"
+                            + " in use marked used"), pool.repairFreeSpace());
+                    assertEquals(freeBefore + MIB, pool.info().freeBytes(), "fsck --repair gives the leaked space back");
+                    assertEquals(List.of(), pool.checkInvariants());
+                    assertEquals(Optional.empty(), pool.repairFreeSpace());
                 }
+            }
+            try (Pool pool = open(copy.getFirst())) {
+                assertEquals(List.of(), pool.checkInvariants(), "the repair was checkpointed");
             }
         }
     }

@@ -84,6 +84,10 @@ public final class Fsck {
             }
             pool.sync();
         }
+        if (repair) {
+            // After the namespace passes: orphans they deleted gave their blocks back already.
+            pool.repairFreeSpace().ifPresent(repaired::add);
+        }
         List<String> problems = new ArrayList<>(pool.checkInvariants());
         problems.addAll(pool.verifyMetadata());
         problems.addAll(pass.unrepairable);

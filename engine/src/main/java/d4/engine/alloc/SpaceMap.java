@@ -256,6 +256,26 @@ public final class SpaceMap {
         freeBlocks[volume] -= bits.cardinality();
     }
 
+    /** The maximal runs of blocks used in this map and free in {@code other} (a map of the same volumes). */
+    public List<Run> usedNotIn(SpaceMap other) {
+        Invariant.check(other != this && other.used.length == used.length, "maps of different pools");
+        List<Run> out = new ArrayList<>();
+        synchronized (this) {
+            synchronized (other) {
+                for (int v = 0; v < used.length; v++) {
+                    BitSet diff = (BitSet) used[v].clone();
+                    diff.andNot(other.used[v]);
+                    for (int s = diff.nextSetBit(0); s >= 0; ) {
+                        int e = diff.nextClearBit(s);
+                        out.add(new Run(v, dataStart[v] + s, e - s));
+                        s = diff.nextSetBit(e);
+                    }
+                }
+            }
+        }
+        return out;
+    }
+
     /** Every maximal run of used blocks, in order (fsck compares them with what the metadata references). */
     public synchronized List<Run> usedRuns() {
         List<Run> out = new ArrayList<>();

@@ -17,6 +17,45 @@ class SpaceMapTest {
     }
 
     @Test
+    void changedChunksExportAndLoadIntoAnEqualMap() {
+        long start = 1027;
+        long end = start + 3 * SpaceMap.CHUNK_BLOCKS + 100; // the last chunk is partial
+        SpaceMap m = oneVolume(start, end);
+        assertEquals(4, m.chunkCount(0));
+        Run a = m.allocate(10, 0);
+        m.markUsed(new Run(0, start + 2 * SpaceMap.CHUNK_BLOCKS - 3, 6), "straddles chunks 1 and 2");
+        m.markUsed(new Run(0, end - 1, 1), "the last block");
+        List<SpaceMap.Chunk> dirty = m.takeDirtyChunks();
+        assertEquals(List.of(new SpaceMap.Chunk(0, 0), new SpaceMap.Chunk(0, 1), new SpaceMap.Chunk(0, 2),
+                new SpaceMap.Chunk(0, 3)), dirty);
+        assertEquals(List.of(), m.takeDirtyChunks(), "taking forgets them");
+        SpaceMap back = oneVolume(start, end);
+        for (SpaceMap.Chunk c : dirty) {
+            byte[] bits = m.exportChunk(c, List.of());
+            assertEquals(SpaceMap.CHUNK_BYTES, bits.length);
+            back.loadChunk(0, c.index(), bits);
+        }
+        assertEquals(m.freeBlocks(), back.freeBlocks());
+        assertEquals(List.of(), m.usedNotIn(back));
+        assertEquals(List.of(), back.usedNotIn(m));
+        // Blocks shown free on export (allocated, not committed) are what the other map lacks.
+        SpaceMap partial = oneVolume(start, end);
+        partial.loadChunk(0, 0, m.exportChunk(new SpaceMap.Chunk(0, 0), List.of(new Run(0, start + 2, 3))));
+        assertEquals(List.of(new Run(0, start, 2), new Run(0, start + 5, 5)), partial.usedNotIn(oneVolume(start, end)));
+        assertEquals(List.of(new Run(0, start + 2, 3), new Run(0, start + 2 * SpaceMap.CHUNK_BLOCKS - 3, 6),
+                new Run(0, end - 1, 1)), m.usedNotIn(partial));
+        m.free(a);
+        assertEquals(List.of(new SpaceMap.Chunk(0, 0)), m.takeDirtyChunks());
+        m.markDirty(dirty);
+        assertEquals(dirty, m.takeDirtyChunks(), "a failed checkpoint puts them back");
+        // A stored chunk marking blocks past the data area is damage, not a crash.
+        byte[] past = new byte[SpaceMap.CHUNK_BYTES];
+        past[SpaceMap.CHUNK_BYTES - 1] = (byte) 0x80;
+        assertThrows(D4Exception.Corruption.class, () -> oneVolume(start, end).loadChunk(0, 3, past));
+        assertThrows(D4Exception.Corruption.class, () -> oneVolume(start, end).loadChunk(0, 4, new byte[SpaceMap.CHUNK_BYTES]));
+    }
+
+    @Test
     void allocatesContiguousRunsInsideTheDataArea() {
         SpaceMap m = oneVolume(10, 110);
         assertEquals(100, m.capacityBlocks(0));
