@@ -1096,7 +1096,7 @@ public final class Pool implements AutoCloseable {
                 long cap = space.capacityBlocks(i) * Limits.BLOCK_BYTES;
                 capacity += cap;
                 vols.add(new PoolInfo.VolumeInfo(i, v.path(), v.superblock().volumeUuid(), v.superblock().sizeBytes(), cap,
-                        space.freeBlocks(i) * Limits.BLOCK_BYTES));
+                        space.freeBlocks(i) * Limits.BLOCK_BYTES, v.drive().stats()));
             }
             // Blocks freed by commits not yet durable count as free, as on ext4 (an allocation that
             // needs them syncs first, see allocateData).
