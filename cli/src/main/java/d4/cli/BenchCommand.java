@@ -19,6 +19,7 @@ import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.function.LongFunction;
 import java.util.stream.Stream;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -34,7 +35,9 @@ import picocli.CommandLine.Parameters;
             "create, stat, readdir and unlink of many files in one directory. Prints the",
             "median of the runs of each job and the ratio d4/native (all figures are",
             "rates: below 1, d4 is slower). Each job works in its own directory, removed",
-            "afterwards. Progress goes to stderr. Needs fio. See docs/benchmarks.md."
+            "afterwards. Progress goes to stderr: a line as each job starts, after each run",
+            "and when the job is done, and on a terminal a bar for the step running (the file",
+            "being written, the fio run, the metadata phases). Needs fio. See docs/benchmarks.md."
         })
 final class BenchCommand implements Callable<Integer> {
     @Option(names = "--native", paramLabel = "DIR",
@@ -242,6 +245,7 @@ final class BenchCommand implements Callable<Integer> {
         Path d4DirOfJob = d4Work.resolve(job.name());
         try {
             String prefix = "[" + n + "/" + total + "] " + job.name();
+            progress(prefix + ": " + job.what());
             boolean[] laidOut = new boolean[2];
             for (int side = 0; side < 2; side++) {
                 Path dir = side == 0 ? nativeDirOfJob : d4DirOfJob;
@@ -250,7 +254,7 @@ final class BenchCommand implements Callable<Integer> {
                 try {
                     Files.createDirectory(dir);
                     progress(prefix + ": writing its " + ByteSize.format(sizeBytes) + " file on " + label);
-                    layOut(dir.resolve("data"), sizeBytes);
+                    layOut(dir.resolve("data"), sizeBytes, prefix + " " + label + ": writing");
                     laidOut[side] = true;
                 } catch (CommandFailure stopped) {
                     throw stopped;
@@ -277,7 +281,7 @@ final class BenchCommand implements Callable<Integer> {
                     String run = prefix + " run " + r + "/" + repeat + ": " + label;
                     try {
                         Path out = fioOut.resolve(job.name() + "-" + label + "-" + r + ".json");
-                        double v = fioOnce(job, dir.resolve("data"), sizeBytes, out);
+                        double v = fioOnce(job, dir.resolve("data"), sizeBytes, out, run);
                         (isNative ? row.nativeRuns : row.d4Runs).add(v);
                         progress(run + " " + number(v) + " " + row.unit);
                     } catch (FioFailed e) {
@@ -290,6 +294,7 @@ final class BenchCommand implements Callable<Integer> {
                     }
                 }
             }
+            progress(prefix + " done: " + summary(row));
         } finally {
             deleteTreeQuietly(nativeDirOfJob);
             deleteTreeQuietly(d4DirOfJob);
@@ -298,17 +303,23 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     /** Writes the whole file once (1 MiB at a time, then fsync), so that no job reads holes or pays for allocation. */
-    private void layOut(Path file, long sizeBytes) throws IOException {
+    private void layOut(Path file, long sizeBytes, String barLabel) throws IOException {
         byte[] chunk = new byte[(int) MIB];
         new SplittableRandom(4).nextBytes(chunk);
-        try (OutputStream out = Files.newOutputStream(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-            for (long done = 0; done < sizeBytes; done += MIB) {
-                checkStopping();
-                out.write(chunk);
+        ProgressBar b = startBar(barLabel, ByteSize::format);
+        try {
+            try (OutputStream out = Files.newOutputStream(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+                for (long done = 0; done < sizeBytes; done += MIB) {
+                    checkStopping();
+                    out.write(chunk);
+                    b.update(done + MIB, sizeBytes);
+                }
             }
-        }
-        try (var ch = java.nio.channels.FileChannel.open(file, StandardOpenOption.WRITE)) {
-            ch.force(true);
+            try (var ch = java.nio.channels.FileChannel.open(file, StandardOpenOption.WRITE)) {
+                ch.force(true);
+            }
+        } finally {
+            endBar();
         }
     }
 
@@ -321,7 +332,7 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     /** Runs one fio job on {@code file} and returns its rate (MiB/s or IOPS, read + write). */
-    private double fioOnce(FioJob job, Path file, long sizeBytes, Path output) throws FioFailed {
+    private double fioOnce(FioJob job, Path file, long sizeBytes, Path output, String barLabel) throws FioFailed {
         List<String> cmd = new ArrayList<>(List.of("fio", "--name=" + job.name(), "--filename=" + file,
                 "--size=" + sizeBytes, "--runtime=" + runtimeSeconds, "--ramp_time=1", "--time_based",
                 "--group_reporting", "--output-format=json", "--output=" + output));
@@ -336,9 +347,21 @@ final class BenchCommand implements Callable<Integer> {
                     .start();
             running = p;
             long timeout = Math.max(300, 20L * runtimeSeconds);
-            if (!p.waitFor(timeout, TimeUnit.SECONDS)) {
-                destroyTree(p);
-                throw new FioFailed("fio did not finish within " + timeout + " s (the file system hangs?)");
+            // fio runs 1 s of ramp-up, then runtime seconds: the bar shows that time passing.
+            long expectedMillis = (runtimeSeconds + 1) * 1000L;
+            long startNanos = System.nanoTime();
+            ProgressBar b = startBar(barLabel, millis -> ""); // time-based: the percentage and the seconds
+            try {
+                while (!p.waitFor(100, TimeUnit.MILLISECONDS)) {
+                    long elapsedMillis = (System.nanoTime() - startNanos) / 1_000_000;
+                    if (elapsedMillis > timeout * 1000) {
+                        destroyTree(p);
+                        throw new FioFailed("fio did not finish within " + timeout + " s (the file system hangs?)");
+                    }
+                    b.update(Math.min(elapsedMillis, expectedMillis), expectedMillis);
+                }
+            } finally {
+                endBar();
             }
             rc = p.exitValue();
         } catch (IOException e) {
@@ -421,8 +444,8 @@ final class BenchCommand implements Callable<Integer> {
             rows.add(new Row("meta-" + phase, phase + (phase.equals("readdir") ? " (entries)" : "") + " of " + files
                     + " files in one directory, java.nio.file", phase.equals("readdir") ? "entries/s" : "ops/s"));
         }
-        progress("[" + (done + 1) + "-" + total + "/" + total + "] metadata: create, stat, readdir, unlink of " + files
-                + " files");
+        String metadataJobs = "[" + (done + 1) + "-" + total + "/" + total + "]";
+        progress(metadataJobs + " metadata: create, stat, readdir, unlink of " + files + " files");
         for (int r = 1; r <= repeat; r++) {
             for (int side = 0; side < 2; side++) {
                 checkStopping();
@@ -430,7 +453,7 @@ final class BenchCommand implements Callable<Integer> {
                 Path dir = (isNative ? nativeWork : d4Work).resolve("meta-" + r);
                 String label = isNative ? "native" : "d4";
                 try {
-                    double[] rates = metadataOnce(dir);
+                    double[] rates = metadataOnce(dir, "metadata run " + r + "/" + repeat + ": " + label);
                     StringBuilder line = new StringBuilder("metadata run " + r + "/" + repeat + ": " + label);
                     for (int i = 0; i < PHASES.length; i++) {
                         (isNative ? rows.get(i).nativeRuns : rows.get(i).d4Runs).add(rates[i]);
@@ -452,25 +475,48 @@ final class BenchCommand implements Callable<Integer> {
                 }
             }
         }
+        List<String> results = new ArrayList<>();
+        for (Row row : rows) {
+            results.add(row.job.substring("meta-".length()) + " " + summary(row));
+        }
+        progress(metadataJobs + " metadata done: " + String.join("; ", results));
         return rows;
     }
 
     /** Rates (per second) of create, stat, readdir (entries) and unlink of {@link #files} files in {@code dir}. */
-    private double[] metadataOnce(Path dir) throws IOException {
+    private double[] metadataOnce(Path dir, String barLabel) throws IOException {
+        ProgressBar b = startBar(barLabel + " (create, stat, readdir, unlink) operations", Long::toString);
+        try {
+            return metadataPhases(dir, b);
+        } finally {
+            endBar();
+        }
+    }
+
+    /** Rates of create, stat, readdir and unlink; the bar counts 4 x files operations. */
+    private double[] metadataPhases(Path dir, ProgressBar b) throws IOException {
+        long total = 4L * files;
         Files.createDirectory(dir);
         Path[] paths = new Path[files];
         for (int i = 0; i < files; i++) {
             paths[i] = dir.resolve(String.format(Locale.ROOT, "file-%06d", i));
         }
         double[] rates = new double[4];
+        // The bar is updated every 1024 operations (an update reads the clock; drawing is rarer).
         long t0 = System.nanoTime();
-        for (Path p : paths) {
-            Files.createFile(p);
+        for (int i = 0; i < files; i++) {
+            Files.createFile(paths[i]);
+            if ((i & 1023) == 1023) {
+                b.update(i + 1, total);
+            }
         }
         long t1 = System.nanoTime();
         long sizes = 0;
-        for (Path p : paths) {
-            sizes += Files.readAttributes(p, BasicFileAttributes.class).size();
+        for (int i = 0; i < files; i++) {
+            sizes += Files.readAttributes(paths[i], BasicFileAttributes.class).size();
+            if ((i & 1023) == 1023) {
+                b.update(files + i + 1, total);
+            }
         }
         long t2 = System.nanoTime();
         int listed = 0;
@@ -479,9 +525,13 @@ final class BenchCommand implements Callable<Integer> {
                 listed++;
             }
         }
+        b.update(3L * files, total);
         long t3 = System.nanoTime();
-        for (Path p : paths) {
-            Files.delete(p);
+        for (int i = 0; i < files; i++) {
+            Files.delete(paths[i]);
+            if ((i & 1023) == 1023) {
+                b.update(3L * files + i + 1, total);
+            }
         }
         long t4 = System.nanoTime();
         if (listed != files || sizes != 0) {
@@ -584,8 +634,38 @@ final class BenchCommand implements Callable<Integer> {
         }
     }
 
-    private static void progress(String line) {
+    /** The bar of the step running (on a terminal only), or null. */
+    private ProgressBar bar;
+
+    private ProgressBar startBar(String label, LongFunction<String> unit) {
+        endBar();
+        bar = ProgressBar.barOnly("d4 bench: " + label, unit);
+        return bar;
+    }
+
+    private void endBar() {
+        if (bar != null) {
+            bar.clear();
+            bar = null;
+        }
+    }
+
+    /** One plain line on stderr (a bar is erased first; its next update draws it again below). */
+    private void progress(String line) {
+        if (bar != null) {
+            bar.clear();
+        }
         System.err.println("d4 bench: " + line);
+    }
+
+    /** "native 480 MiB/s, d4 300 MiB/s, d4/native 0.62" (or which side failed). */
+    static String summary(Row row) {
+        Double n = row.nativeMedian();
+        Double d = row.d4Median();
+        Double ratio = row.ratio();
+        return "native " + (n == null ? "failed" : number(n) + " " + row.unit) + ", d4 "
+                + (d == null ? "failed" : number(d) + " " + row.unit)
+                + (ratio == null ? "" : ", d4/native " + String.format(Locale.ROOT, "%.2f", ratio));
     }
 
     private static void requireSpace(Path dir, long sizeBytes, String what) throws IOException {

@@ -80,7 +80,14 @@ final class FormatCommand implements Callable<Integer> {
         if (copies == 2 && specs.size() < 2) {
             throw new CommandFailure("--copies 2 keeps each block on two different volumes: give two --volume options");
         }
-        UUID uuid = PoolLocator.format(dir, pool, specs, copies);
+        // Volume files are sparse: formatting them writes a few blocks, whatever their size. A block
+        // device has its superblock, metadata and journal area zeroed (up to 128 MiB) and flushed,
+        // which takes seconds on a slow device: shown as bytes written, from /proc/self/io.
+        long writtenBefore = writtenBytes();
+        ProgressBar bar = ProgressBar.onStderr("d4 format: writing pool " + pool,
+                n -> writtenBefore < 0 ? "in progress" : ByteSize.format(n) + " written");
+        UUID uuid = ProgressBar.whileRunning(bar, () -> writtenBytes() - writtenBefore, 1000,
+                () -> PoolLocator.format(dir, pool, specs, copies));
         System.out.println("d4: created pool " + pool + " (" + uuid + ")" + (copies == 2 ? ", 2 copies of every block" : ""));
         for (int i = 0; i < specs.size(); i++) {
             String note = i < notes.size() && !notes.get(i).isEmpty() ? ", " + notes.get(i) : "";
@@ -92,6 +99,20 @@ final class FormatCommand implements Callable<Integer> {
         System.out.println("Mount it with: d4 mount" + (dirByFlag ? " --data-dir " + dir : "")
                 + (pool.equals(PoolLocator.DEFAULT_POOL) ? "" : " --pool " + pool) + " MOUNTPOINT");
         return 0;
+    }
+
+    /** Bytes this process has written so far (wchar of /proc/self/io), or -1 when unknown. */
+    static long writtenBytes() {
+        try {
+            for (String line : java.nio.file.Files.readAllLines(Path.of("/proc/self/io"))) {
+                if (line.startsWith("wchar:")) {
+                    return Long.parseLong(line.substring(6).trim());
+                }
+            }
+        } catch (java.io.IOException | RuntimeException e) {
+            // no procfs: the bar shows the time only
+        }
+        return -1;
     }
 
     /**

@@ -12,6 +12,7 @@ final class Posix {
     private static final SymbolLookup LIBC = LINKER.defaultLookup();
     private static final MethodHandle GETUID = downcall("getuid", FunctionDescriptor.of(ValueLayout.JAVA_INT));
     private static final MethodHandle SETSID = downcall("setsid", FunctionDescriptor.of(ValueLayout.JAVA_INT));
+    private static final MethodHandle ISATTY = downcall("isatty", FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
 
     private Posix() {}
 
@@ -33,6 +34,15 @@ final class Posix {
             int ignored = (int) SETSID.invokeExact(); // -1 (EPERM) when already a group leader: harmless
         } catch (Throwable t) {
             throw new IllegalStateException("setsid failed", t);
+        }
+    }
+
+    /** Whether file descriptor {@code fd} (2: stderr) is a terminal. */
+    static boolean isatty(int fd) {
+        try {
+            return (int) ISATTY.invokeExact(fd) == 1;
+        } catch (Throwable t) {
+            return false;
         }
     }
 }
