@@ -80,14 +80,31 @@ class MetricsIT {
             assertTrue(Long.parseLong(s.get("d4_pool_objects{pool=\"default\"}")) >= 21, body);
             assertTrue(body.contains("d4_info{pool=\"default\",pool_uuid=\""), body);
 
+            // Queue depths of the volume's io_uring ring (none with the FileChannel drive).
+            boolean uring = !"filechannel".equals(System.getenv("D4_IO_ENGINE"));
+            String volume = "{pool=\"default\",volume=\"0\",path=\"" + m.dataDir.resolve("volumes/default.d4vol") + "\"}";
+            if (uring) {
+                assertEquals("1", s.get("d4_volume_io_rings" + volume), body);
+                assertEquals("256", s.get("d4_volume_io_sq_entries" + volume), body);
+                long inFlight = Long.parseLong(s.get("d4_volume_io_in_flight" + volume));
+                long peak = Long.parseLong(s.get("d4_volume_io_in_flight_peak" + volume));
+                assertTrue(0 <= inFlight && inFlight <= 256 && 1 <= peak && peak <= 256, "the writes went through the ring: " + body);
+            } else {
+                assertTrue(!body.contains("d4_volume_io_"), "no ring, no queue depths: " + body);
+            }
+
             assertEquals(404, http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/other")).build(),
                     HttpResponse.BodyHandlers.discarding()).statusCode());
 
             String json = m.statusJson();
             assertTrue(json.contains("\"metrics\":\"" + url + "\""), json);
             assertTrue(json.contains("\"fuse_ops\":{") && json.contains("\"write\":{\"count\":"), json);
+            assertTrue(uring ? Pattern.compile("\"io\":\\{\"rings\":1,\"sq_entries\":256,\"in_flight\":\\d+,\"peak_in_flight\":[1-9]\\d*}")
+                    .matcher(json).find() : json.contains("\"io\":null"), json);
             D4Cli.Result text = m.cli.run("status", m.mountPoint.toString());
             assertEquals(0, text.exitCode(), text.all());
+            assertEquals(uring, Pattern.compile("\n     io_uring: 1 ring of 256 entries, \\d+ in flight, peak [1-9]\\d* since the mount\n")
+                    .matcher(text.stdout()).find(), text.stdout());
             assertTrue(text.stdout().contains("metrics:     " + url), text.stdout());
             assertTrue(text.stdout().matches("(?s).*fuse operations since the mount:\\n  operation +requests +errors +p50 +p99 +max\\n.*"
                     + "\\n  write +\\d+ +0 .*"), text.stdout());
