@@ -10,7 +10,7 @@ public final class Limits {
     /** Largest attribute blob of an object (an inode with a 4095-byte symlink target fits). */
     public static final int MAX_ATTRS_BYTES = 8192;
 
-    /** Largest key of the metadata B+tree (docs/btree-format.md). */
+    /** Largest key of the metadata B+tree (docs/format.md, "Metadata B+tree"). */
     public static final int MAX_TREE_KEY_BYTES = 1024;
 
     /**

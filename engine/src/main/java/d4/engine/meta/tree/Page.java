@@ -11,7 +11,7 @@ import java.util.List;
 import java.util.zip.CRC32C;
 
 /**
- * The byte layout of one tree page and every operation on page bytes (docs/btree-format.md).
+ * The byte layout of one tree page and every operation on page bytes (docs/format.md, "Metadata B+tree").
  *
  * <p>A page is a plain {@code byte[4096]}: lookups binary-search the bytes in place, so a page read
  * from the store is never decoded into objects. Leaf and branch pages are slotted: a header, an array

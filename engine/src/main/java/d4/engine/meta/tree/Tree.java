@@ -16,7 +16,7 @@ import java.util.function.Function;
 import java.util.function.LongConsumer;
 
 /**
- * A copy-on-write B+tree of byte keys and byte values on 4 KiB pages (format: docs/btree-format.md).
+ * A copy-on-write B+tree of byte keys and byte values on 4 KiB pages (format: docs/format.md, "Metadata B+tree").
  *
  * <p>Keys are 1..{@value Limits#MAX_TREE_KEY_BYTES} bytes, ordered as unsigned bytes; values are
  * 0..{@link Limits#MAX_VALUE_BYTES} bytes, the larger ones in overflow chains. Changes ({@link #put},

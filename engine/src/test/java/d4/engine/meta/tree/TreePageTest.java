@@ -14,7 +14,7 @@ import java.util.Random;
 import java.util.zip.CRC32C;
 import org.junit.jupiter.api.Test;
 
-/** The page layout as docs/btree-format.md describes it, byte by byte, and the slotted-page operations. */
+/** The page layout of docs/format.md ("Metadata B+tree"), byte by byte, and the slotted-page operations. */
 class TreePageTest {
 
     @Test
