@@ -100,8 +100,9 @@ public final class Options {
             new Option.Fixed(""), "",
             "Serve the daemon's metrics for Prometheus at http://HOST:PORT/metrics. They are the numbers d4 status"
                     + " shows: requests, errors and latency (p50, p99, max) per FUSE operation since the mount, pool"
-                    + " capacity and usage, checksum failures, cache hits. Empty: no endpoint (the default). It has no"
-                    + " authentication: bind it to 127.0.0.1, or to an address only your monitoring reaches. The daemon"
+                    + " capacity and usage, checksum failures, cache hits, io_uring queue depths per volume. Empty: no"
+                    + " endpoint (the default). It has no authentication: bind it to 127.0.0.1, or to an address only"
+                    + " your monitoring reaches. The daemon"
                     + " opens it before a privilege drop, so a port below 1024 works. d4 sends nothing anywhere by itself.",
             List.of("--metrics-listen"), Set.of("mount"));
 
