@@ -175,6 +175,212 @@ public final class Pool implements AutoCloseable {
         return poolUuid;
     }
 
+    // ------------------------------------------------------------------------------------------
+    // Adding and removing volumes
+
+    /** Reads and checks the superblocks of a closed pool's members, in index order. */
+    private static List<Superblock> memberSuperblocks(List<Path> members) {
+        List<Superblock> sbs = new ArrayList<>();
+        for (Path p : members) {
+            sbs.add(readSuperblock(p));
+        }
+        List<Integer> order = new ArrayList<>();
+        for (int i = 0; i < sbs.size(); i++) {
+            order.add(i);
+        }
+        order.sort(Comparator.comparingInt(i -> sbs.get(i).volumeIndex()));
+        Superblock first = sbs.get(order.getFirst());
+        int count = first.volumeCount();
+        for (int i = 0; i < order.size(); i++) {
+            Superblock sb = sbs.get(order.get(i));
+            if (!sb.poolUuid().equals(first.poolUuid()) || sb.volumeIndex() != i || first.volumeIndex() != 0
+                    || members.size() != count) {
+                throw new D4Exception.PoolUnavailable("the volumes given are not exactly the members of pool "
+                        + first.poolName() + " (" + count + " volumes, indexes 0.." + (count - 1) + "): check them with"
+                        + " d4 volume list");
+            }
+        }
+        return order.stream().map(sbs::get).toList();
+    }
+
+    /** Writes a superblock to both of its places on a volume: the copy first, then the primary (see docs/format.md). */
+    private static void rewriteSuperblock(Path path, Superblock sb) {
+        byte[] block = java.util.Arrays.copyOf(sb.encode(), Limits.BLOCK_BYTES);
+        try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            writeFully(ch, java.nio.ByteBuffer.wrap(block), sb.superblockCopyBlock() * Limits.BLOCK_BYTES, path);
+            ch.force(true);
+            writeFully(ch, java.nio.ByteBuffer.wrap(block), Superblock.SUPERBLOCK_BLOCK * Limits.BLOCK_BYTES, path);
+            ch.force(true);
+        } catch (IOException e) {
+            throw new D4Exception.PoolUnavailable("cannot write the superblock of " + path + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Adds a new volume (a file that must not exist or be empty, or a block device the caller has
+     * checked) to a pool that is not open; {@code members} are all of its volumes. The new volume's
+     * data area is free space at the next open. Crash-safe: the new volume is written first, then
+     * volume 0's member count (the commit point), then the other volumes' counts (open catches up
+     * any it missed). Running it again after a crash before the commit point reuses the new volume.
+     * Returns the new volume's superblock.
+     */
+    public static Superblock addVolume(List<Path> members, VolumeSpec spec) {
+        List<Superblock> sbs = memberSuperblocks(members);
+        Superblock zero = sbs.getFirst();
+        int n = sbs.size();
+        long size = spec.sizeBytes() / Limits.BLOCK_BYTES * Limits.BLOCK_BYTES;
+        Superblock existing = null;
+        if (Files.exists(spec.path()) && !BlockDevices.isBlockDevice(spec.path())) {
+            try {
+                existing = Files.size(spec.path()) >= Limits.MIN_VOLUME_BYTES ? readSuperblock(spec.path()) : null;
+            } catch (IOException | D4Exception e) {
+                existing = null; // not a d4 volume: createVolumeFile refuses a non-empty file below
+            }
+        }
+        Superblock added;
+        if (existing != null && existing.poolUuid().equals(zero.poolUuid()) && existing.volumeIndex() == n) {
+            added = existing; // an add interrupted before its commit point: finish it
+        } else {
+            if (size > Limits.MAX_VOLUME_BYTES || size < Limits.MIN_VOLUME_BYTES) {
+                throw new D4Exception.InvalidArgument("volume " + spec.path() + " of " + spec.sizeBytes() + " bytes: a volume"
+                        + " holds " + (Limits.MIN_VOLUME_BYTES >> 20) + " MiB to " + (Limits.MAX_VOLUME_BYTES >> 40) + " TiB");
+            }
+            long blocks = size / Limits.BLOCK_BYTES;
+            added = new Superblock(Superblock.FORMAT_VERSION, Limits.BLOCK_BYTES, zero.poolUuid(), UUID.randomUUID(), n,
+                    n + 1, size, Superblock.FIRST_FREE_BLOCK, 0, Superblock.FIRST_FREE_BLOCK, blocks - 1,
+                    zero.createdEpochMillis(), zero.poolName(), zero.copies());
+            createVolumeFile(spec.path(), added);
+        }
+        rewriteSuperblock(members.get(indexOf(members, 0)), zero.withVolumeCount(n + 1));
+        for (int i = 1; i < n; i++) {
+            rewriteSuperblock(members.get(indexOf(members, i)), sbs.get(i).withVolumeCount(n + 1));
+        }
+        LOG.log(Level.INFO, "pool {0}: volume {1} added as volume {2}", zero.poolName(), spec.path(), String.valueOf(n));
+        return added;
+    }
+
+    private static int indexOf(List<Path> members, int volumeIndex) {
+        for (int i = 0; i < members.size(); i++) {
+            if (readSuperblock(members.get(i)).volumeIndex() == volumeIndex) {
+                return i;
+            }
+        }
+        throw new IllegalStateException("no member has index " + volumeIndex);
+    }
+
+    /**
+     * Removes the pool's last volume (the highest index, never volume 0): opens the pool, moves every
+     * data block and metadata page off it ({@link #evacuateVolume}), closes it, checks read-only that
+     * nothing is left there, then lowers volume 0's member count (the commit point), the others', and
+     * wipes the removed volume's superblocks. {@code progress} hears (blocks moved, blocks to move).
+     */
+    public static void removeVolume(List<Path> members, Path removed, PoolOptions options,
+            java.util.function.BiConsumer<Long, Long> progress) {
+        List<Superblock> sbs = memberSuperblocks(members);
+        int n = sbs.size();
+        Superblock gone = readSuperblock(removed);
+        if (!gone.poolUuid().equals(sbs.getFirst().poolUuid())) {
+            throw new D4Exception.InvalidArgument(removed + " is not a volume of pool " + sbs.getFirst().poolName());
+        }
+        if (gone.volumeIndex() == 0) {
+            throw new D4Exception.InvalidArgument(removed + " is volume 0 of pool " + gone.poolName() + ": it holds the"
+                    + " journal and the metadata root and cannot be removed");
+        }
+        if (gone.volumeIndex() != n - 1) {
+            throw new D4Exception.InvalidArgument(removed + " is volume " + gone.volumeIndex() + " of " + n + ": this release"
+                    + " removes only the last volume (index " + (n - 1) + "), so that volume indexes stay dense");
+        }
+        if (gone.copies() == 2 && n - 1 < 2) {
+            throw new D4Exception.InvalidArgument("pool " + gone.poolName() + " keeps 2 copies of every block on different"
+                    + " volumes: it cannot shrink to one volume; add another volume first");
+        }
+        try (Pool pool = open(members, options)) {
+            pool.evacuateVolume(n - 1, progress);
+        }
+        try (Pool check = open(members, options.asReadOnly())) {
+            long left = check.space.usedBlocks(n - 1);
+            if (left != 0) {
+                throw new IllegalStateException("volume " + removed + " still holds " + left + " blocks after its data moved");
+            }
+        }
+        rewriteSuperblock(members.get(indexOf(members, 0)), sbs.getFirst().withVolumeCount(n - 1));
+        for (int i = 1; i < n - 1; i++) {
+            rewriteSuperblock(members.get(indexOf(members, i)), sbs.get(i).withVolumeCount(n - 1));
+        }
+        byte[] zeros = new byte[Limits.BLOCK_BYTES];
+        try (FileChannel ch = FileChannel.open(removed, StandardOpenOption.WRITE)) {
+            writeFully(ch, java.nio.ByteBuffer.wrap(zeros), Superblock.SUPERBLOCK_BLOCK * Limits.BLOCK_BYTES, removed);
+            writeFully(ch, java.nio.ByteBuffer.wrap(zeros.clone()), gone.superblockCopyBlock() * Limits.BLOCK_BYTES, removed);
+            ch.force(true);
+        } catch (IOException e) {
+            throw new D4Exception.PoolUnavailable("volume " + removed + " left the pool, but wiping its superblocks failed ("
+                    + e.getMessage() + "): it is no member any more; wipe it by hand before reusing it", e);
+        }
+        LOG.log(Level.INFO, "pool {0}: volume {1} removed", gone.poolName(), removed);
+    }
+
+    /**
+     * Moves everything off volume {@code volume} (data blocks, both copies, metadata pages, the
+     * space table) onto the others, and stops allocating there. Transactions of one extent each, so
+     * writers are held up briefly. NoSpace when the other volumes cannot take it (nothing lost: what
+     * moved so far is a valid state).
+     */
+    void evacuateVolume(int volume, java.util.function.BiConsumer<Long, Long> progress) {
+        long toMove;
+        lock.writeLock().lock();
+        try {
+            checkWritable();
+            toMove = space.usedBlocks(volume);
+            space.retire(volume);
+            long room = space.freeBlocks() - reserveBlocks();
+            if (toMove > room) {
+                throw new D4Exception.NoSpace("volume " + volumes.get(volume).path() + " holds " + toMove * Limits.BLOCK_BYTES
+                        + " bytes but the other volumes have room for " + Math.max(0, room) * Limits.BLOCK_BYTES
+                        + ": free space or add a volume first");
+            }
+        } finally {
+            lock.writeLock().unlock();
+        }
+        long moved = 0;
+        progress.accept(0L, toMove);
+        for (ObjectId id : objectIds()) {
+            while (true) {
+                Txn t = begin();
+                try {
+                    Extent on = null;
+                    if (index.exists(id.value())) {
+                        for (Extent e : index.extents(id.value(), 0, Long.MAX_VALUE)) {
+                            if (e.volume() == volume || e.mirrorVolume() == volume) {
+                                on = e;
+                                break;
+                            }
+                        }
+                    }
+                    if (on == null) {
+                        break;
+                    }
+                    t.relocate(id, on.logicalBlock(), on.endLogicalBlock());
+                    t.commit();
+                    moved += on.lengthBlocks();
+                } finally {
+                    t.close();
+                }
+                progress.accept(moved, toMove);
+            }
+        }
+        lock.writeLock().lock();
+        try {
+            index.tree().rewritePagesWhere(a -> VolumePages.run(a).volume() == volume);
+            // The first checkpoint writes the pages elsewhere (and the space table); the second
+            // stores the free-space records of the blocks the first one let go.
+            checkpoint();
+            checkpoint();
+        } finally {
+            lock.writeLock().unlock();
+        }
+        progress.accept(toMove, toMove);
+    }
+
     static void checkPoolName(String name) {
         if (name == null || !name.matches("[A-Za-z0-9][A-Za-z0-9._-]{0,63}")) {
             throw new D4Exception.InvalidArgument("invalid pool name '" + name
@@ -251,7 +457,10 @@ public final class Pool implements AutoCloseable {
             d4.engine.meta.tree.Tree tree = d4.engine.meta.tree.Tree.create(store, 1 << 20);
             Index.create(tree);
             List<Run> pages = new ArrayList<>();
-            d4.engine.meta.tree.Checkpoint ck = tree.checkpoint(pageAllocator(space, pages), 1);
+            d4.engine.meta.tree.Checkpoint ck;
+            try (PageRuns allocator = new PageRuns(space, pages, tree.dirtyPages())) {
+                ck = tree.checkpoint(allocator, 1);
+            }
             byte[] table = new MetaSlot.SpaceTable(coalesce(pages), List.of()).encode();
             Run tableRun = space.allocate((table.length + Limits.BLOCK_BYTES - 1) / Limits.BLOCK_BYTES, 0);
             MetaSlot first = new MetaSlot(1, ck.rootAddress(), table.length, crc(table, table.length), List.of(tableRun));
@@ -288,23 +497,51 @@ public final class Pool implements AutoCloseable {
         }
     }
 
-    /** Hands out single blocks for tree pages, noting each in {@code taken} (and forgetting released ones). */
-    private static d4.engine.meta.tree.PageAllocator pageAllocator(SpaceMap space, List<Run> taken) {
-        return new d4.engine.meta.tree.PageAllocator() {
-            @Override
-            public long allocate() {
-                Run r = space.allocate(1, 0);
-                taken.add(r);
-                return VolumePages.address(r);
-            }
+    /**
+     * Hands out blocks for tree pages, noting each in {@code taken} (and forgetting released ones).
+     * Blocks come from runs of up to {@code expected} blocks, so a checkpoint's pages lie together
+     * (and are written in large requests); {@link PageRuns#close} frees what was not handed out.
+     */
+    private static final class PageRuns implements d4.engine.meta.tree.PageAllocator, AutoCloseable {
+        private final SpaceMap space;
+        private final List<Run> taken;
+        private long left;
+        private Run current;
+        private int next;
 
-            @Override
-            public void release(long address) {
-                Run r = VolumePages.run(address);
-                Invariant.check(taken.remove(r), "release of page %d that this checkpoint did not allocate", address);
-                space.free(r);
+        PageRuns(SpaceMap space, List<Run> taken, long expected) {
+            this.space = space;
+            this.taken = taken;
+            this.left = Math.max(1, expected);
+        }
+
+        @Override
+        public long allocate() {
+            if (current == null || next == current.lengthBlocks()) {
+                current = space.allocate((int) Math.min(left, Limits.IO_CHUNK_BYTES / Limits.BLOCK_BYTES), 0);
+                next = 0;
             }
-        };
+            Run r = new Run(current.volume(), current.startBlock() + next++, 1);
+            left = Math.max(1, left - 1);
+            taken.add(r);
+            return VolumePages.address(r);
+        }
+
+        @Override
+        public void release(long address) {
+            Run r = VolumePages.run(address);
+            Invariant.check(taken.remove(r), "release of page %d that this checkpoint did not allocate", address);
+            space.free(r);
+        }
+
+        /** Frees the rest of the current run: never handed out, never written. */
+        @Override
+        public void close() {
+            if (current != null && next < current.lengthBlocks()) {
+                space.free(new Run(current.volume(), current.startBlock() + next, current.lengthBlocks() - next));
+            }
+            current = null;
+        }
     }
 
     /** Runs of single blocks merged where they touch, in order. */
@@ -363,6 +600,11 @@ public final class Pool implements AutoCloseable {
             }
             volumes.sort(Comparator.comparingInt(v -> v.superblock().volumeIndex()));
             checkMembers(volumes);
+            if (!options.readOnly()) {
+                List<Volume> caughtUp = catchUpMemberCounts(volumes);
+                volumes.clear();
+                volumes.addAll(caughtUp);
+            }
             return openVolumes(volumes, options);
         } catch (RuntimeException e) {
             for (Volume v : volumes) {
@@ -419,6 +661,11 @@ public final class Pool implements AutoCloseable {
         }
     }
 
+    /**
+     * The given volumes must be exactly the pool's members: one pool, indexes 0..n-1 once each, n as
+     * volume 0's superblock says (volume 0 holds the authoritative member count: d4 volume add and
+     * remove change it there first, so the others may lag behind after a crash; open catches them up).
+     */
     private static void checkMembers(List<Volume> volumes) {
         Superblock first = volumes.getFirst().superblock();
         for (int i = 0; i < volumes.size(); i++) {
@@ -427,12 +674,48 @@ public final class Pool implements AutoCloseable {
                 throw new D4Exception.PoolUnavailable("volume " + volumes.get(i).path() + " belongs to pool " + sb.poolName()
                         + " (" + sb.poolUuid() + "), not to " + first.poolName() + " (" + first.poolUuid() + ")");
             }
-            if (sb.volumeIndex() != i || sb.volumeCount() != volumes.size()) {
-                throw new D4Exception.PoolUnavailable("pool " + first.poolName() + " has " + first.volumeCount()
+        }
+        if (first.volumeIndex() != 0) {
+            throw new D4Exception.PoolUnavailable("pool " + first.poolName() + ": volume 0 (which holds the journal and the"
+                    + " metadata root) was not given: attach it, or check the registry with d4 volume list");
+        }
+        int count = first.volumeCount();
+        for (int i = 0; i < volumes.size(); i++) {
+            Superblock sb = volumes.get(i).superblock();
+            if (sb.volumeIndex() >= count) {
+                throw new D4Exception.PoolUnavailable("volume " + volumes.get(i).path() + " (index " + sb.volumeIndex()
+                        + ") is no member of pool " + first.poolName() + " any more: it was removed (the pool has " + count
+                        + " volumes); d4 volume forget --pool " + first.poolName() + " " + volumes.get(i).path()
+                        + " drops it from the registry");
+            }
+            if (sb.volumeIndex() != i || volumes.size() != count) {
+                throw new D4Exception.PoolUnavailable("pool " + first.poolName() + " has " + count
                         + " volumes but " + volumes.size() + " were given (or one is given twice): attach the missing"
-                        + " volume or check the registry with d4 status");
+                        + " volume or check the registry with d4 volume list");
             }
         }
+    }
+
+    /** Catches up the member count of volumes that missed a volume add or remove (a crash in between). */
+    private static List<Volume> catchUpMemberCounts(List<Volume> volumes) {
+        int count = volumes.getFirst().superblock().volumeCount();
+        List<Volume> out = new ArrayList<>();
+        for (Volume v : volumes) {
+            if (v.superblock().volumeCount() == count) {
+                out.add(v);
+                continue;
+            }
+            Superblock fixed = v.superblock().withVolumeCount(count);
+            byte[] block = java.util.Arrays.copyOf(fixed.encode(), Limits.BLOCK_BYTES);
+            writeBlock(v.drive(), fixed.superblockCopyBlock(), block);
+            v.drive().flush();
+            writeBlock(v.drive(), Superblock.SUPERBLOCK_BLOCK, block);
+            v.drive().flush();
+            LOG.log(Level.INFO, "volume {0}: member count {1} caught up to {2} (a volume add or remove was interrupted)",
+                    v.path(), String.valueOf(v.superblock().volumeCount()), String.valueOf(count));
+            out.add(new Volume(v.path(), fixed, v.drive()));
+        }
+        return out;
     }
 
     private static Pool openVolumes(List<Volume> volumes, PoolOptions options) {
@@ -1387,7 +1670,9 @@ public final class Pool implements AutoCloseable {
             for (SpaceMap.Chunk c : chunks) {
                 index.putSpaceChunk(c.volume(), c.index(), space.exportChunk(c, uncommitted));
             }
-            ck = index.tree().checkpoint(pageAllocator(space, pageRuns), slot.generation() + 1);
+            try (PageRuns allocator = new PageRuns(space, pageRuns, index.tree().dirtyPages())) {
+                ck = index.tree().checkpoint(allocator, slot.generation() + 1);
+            }
         } catch (RuntimeException e) {
             space.markDirty(chunks);
             throw e;

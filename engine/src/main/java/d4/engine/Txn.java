@@ -144,6 +144,36 @@ public final class Txn implements AutoCloseable {
         }
     }
 
+    /**
+     * Moves the mapped blocks of logical range [fromBlock, toBlock) of an object to newly allocated
+     * blocks (every copy), with the same bytes and checksums: how data leaves a volume being removed.
+     * The range must be fully mapped (holes are not filled). Size and times do not change.
+     */
+    public void relocate(ObjectId id, long fromBlock, long toBlock) {
+        open();
+        beginDataChange(id);
+        int chunkBlocks = Math.min(Limits.IO_CHUNK_BYTES / Limits.BLOCK_BYTES, Limits.MAX_EXTENT_BLOCKS);
+        MemorySegment buf = pool.buffers().take();
+        try {
+            long block = fromBlock;
+            while (block < toBlock) {
+                Pool.Placement run = place((int) Math.min(toBlock - block, chunkBlocks));
+                long runStart = block;
+                long runEnd = block + run.lengthBlocks();
+                Invariant.check(pool.index().extents(id.value(), runStart, runEnd).stream().mapToLong(
+                        e -> Math.min(runEnd, e.endLogicalBlock()) - Math.max(runStart, e.logicalBlock())).sum()
+                        == runEnd - runStart, "relocation of unmapped blocks of object %d", id.value());
+                MemorySegment data = buf.asSlice(0, (long) run.lengthBlocks() * Limits.BLOCK_BYTES);
+                pool.readBlocksLocked(id, block, runEnd, data); // verified against the checksums
+                pool.writePlacement(run, data);
+                ops.add(new Op.PutExtent(id.value(), run.extent(block, checksums(data, run.lengthBlocks()))));
+                block = runEnd;
+            }
+        } finally {
+            pool.buffers().give(buf);
+        }
+    }
+
     /** Reads the old content of one block (zeros where the object has none) into {@code dst}. */
     private void fillOld(ObjectId id, long block, long oldSize, MemorySegment dst) {
         if (block * Limits.BLOCK_BYTES >= oldSize) {

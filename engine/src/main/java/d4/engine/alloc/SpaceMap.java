@@ -25,6 +25,8 @@ public final class SpaceMap {
     private final long[] cursor;
     private final long[] freeBlocks;
     private final BitSet[] dirtyChunks;
+    /** Volumes being emptied for removal: nothing is allocated there and their free space is not offered. */
+    private final boolean[] retired;
     private int currentVolume;
 
     /** Blocks per persisted chunk of the bitmap. */
@@ -43,6 +45,7 @@ public final class SpaceMap {
         this.cursor = dataStart.clone();
         this.freeBlocks = new long[n];
         this.dirtyChunks = new BitSet[n];
+        this.retired = new boolean[n];
         for (int v = 0; v < n; v++) {
             long blocks = dataEnd[v] - dataStart[v];
             Invariant.check(blocks > 0 && blocks < Integer.MAX_VALUE, "volume data area of %d blocks", blocks);
@@ -52,12 +55,23 @@ public final class SpaceMap {
         }
     }
 
+    /** Free blocks that allocations can have (retired volumes' are not counted). */
     public synchronized long freeBlocks() {
         long total = 0;
-        for (long f : freeBlocks) {
-            total += f;
+        for (int v = 0; v < freeBlocks.length; v++) {
+            total += retired[v] ? 0 : freeBlocks[v];
         }
         return total;
+    }
+
+    /** Stops allocating on {@code volume} (it is being emptied to be removed from the pool). */
+    public synchronized void retire(int volume) {
+        retired[volume] = true;
+    }
+
+    /** Blocks in use on one volume. */
+    public synchronized long usedBlocks(int volume) {
+        return capacityBlocks(volume) - freeBlocks[volume];
     }
 
     public synchronized long freeBlocks(int volume) {
@@ -74,7 +88,8 @@ public final class SpaceMap {
 
     /**
      * Allocates one contiguous run of at most {@code maxBlocks} blocks (fewer when free space is
-     * fragmented), keeping {@code reserveBlocks} free for the engine's own checkpoints.
+     * fragmented), keeping {@code reserveBlocks} free for the engine's own checkpoints. Successive
+     * runs go to successive volumes (those with free space, not retired).
      */
     public synchronized Run allocate(int maxBlocks, long reserveBlocks) {
         Invariant.check(maxBlocks > 0, "allocate %d blocks", maxBlocks);
@@ -85,11 +100,13 @@ public final class SpaceMap {
         maxBlocks = (int) Math.min(maxBlocks, allowed);
         for (int tried = 0; tried < used.length; tried++) {
             int v = (currentVolume + tried) % used.length;
-            if (freeBlocks[v] == 0) {
+            if (freeBlocks[v] == 0 || retired[v]) {
                 continue;
             }
             Run run = allocateOn(v, maxBlocks);
-            currentVolume = v;
+            // Round robin: the next run goes to the next volume, so data spreads over all of them
+            // (in runs of up to 1 MiB, as the engine allocates) and they fill evenly.
+            currentVolume = (v + 1) % used.length;
             return run;
         }
         throw new D4Exception.NoSpace("the pool is full: free space by deleting files, or add a volume");
@@ -108,7 +125,8 @@ public final class SpaceMap {
         maxBlocks = (int) Math.min(maxBlocks, allowed);
         int best = -1;
         for (int v = 0; v < used.length; v++) {
-            if (v != excludedVolume && freeBlocks[v] > 0 && (best < 0 || freeBlocks[v] > freeBlocks[best])) {
+            if (v != excludedVolume && !retired[v] && freeBlocks[v] > 0
+                    && (best < 0 || freeBlocks[v] > freeBlocks[best])) {
                 best = v;
             }
         }

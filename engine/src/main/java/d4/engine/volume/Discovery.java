@@ -139,11 +139,18 @@ public final class Discovery {
             List<Member> members = new ArrayList<>(membersOf.get(e.getKey()));
             members.sort(Comparator.comparingInt(Member::index).thenComparing(m -> m.device().toString()));
             List<String> conflicts = new ArrayList<>();
-            int count = first.volumeCount();
+            // Volume 0 holds the pool's member count (d4 volume add and remove change it there first;
+            // the other volumes' copies catch up at the next mount).
+            Superblock authority = sbs.stream().filter(sb -> sb.volumeIndex() == 0).findFirst().orElse(first);
+            int count = authority.volumeCount();
             for (Superblock sb : sbs) {
-                if (sb.volumeCount() != count) {
+                if (sb.volumeCount() != count && authority.volumeIndex() != 0) {
                     conflicts.add("volume " + sb.volumeIndex() + " says the pool has " + sb.volumeCount() + " volumes, volume "
                             + first.volumeIndex() + " says " + count);
+                }
+                if (sb.volumeIndex() >= count && authority.volumeIndex() == 0) {
+                    conflicts.add("volume " + sb.volumeIndex() + " is no member any more (volume 0 says the pool has " + count
+                            + " volumes): it was removed; wipe it or use it elsewhere");
                 }
             }
             TreeMap<Integer, List<Path>> byIndex = new TreeMap<>();

@@ -42,6 +42,12 @@ public record Superblock(
     public static final long META_SLOT_B_BLOCK = 2;
     public static final long FIRST_FREE_BLOCK = 3;
 
+    /** This superblock with another member count (d4 volume add and remove change it). */
+    public Superblock withVolumeCount(int count) {
+        return new Superblock(formatVersion, blockSizeBytes, poolUuid, volumeUuid, volumeIndex, count, sizeBytes,
+                journalStartBlock, journalBlocks, dataStartBlock, dataEndBlock, createdEpochMillis, poolName, copies);
+    }
+
     public long superblockCopyBlock() {
         return sizeBytes / blockSizeBytes - 1;
     }

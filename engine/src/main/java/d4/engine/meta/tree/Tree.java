@@ -543,6 +543,57 @@ public final class Tree {
         }
     }
 
+    /**
+     * Makes every page whose address {@code where} accepts dirty (its content unchanged), so that the
+     * next checkpoint writes it somewhere else: for each leaf on such a page or below one, its first
+     * key is put again with its value (copying the path from the root), and a value whose overflow
+     * chain has such a page is put again (a new chain). Used to move the tree off a volume. Returns
+     * how many keys were put again. Under the write lock.
+     */
+    public int rewritePagesWhere(java.util.function.LongPredicate where) {
+        List<byte[]> keys = new ArrayList<>();
+        boolean[] emptyRootMatches = {false};
+        collectRewrites(root, height - 1, false, where, keys, emptyRootMatches);
+        for (byte[] key : keys) {
+            byte[] value = get(key).orElseThrow();
+            put(key, value);
+        }
+        if (emptyRootMatches[0]) {
+            // An empty root leaf has no key to put again: a key put and removed copies it all the same.
+            byte[] probe = {0};
+            put(probe, new byte[0]);
+            remove(probe);
+        }
+        return keys.size();
+    }
+
+    private void collectRewrites(long pointer, int level, boolean above, java.util.function.LongPredicate where,
+            List<byte[]> keys, boolean[] emptyRootMatches) {
+        boolean here = above || !DirtyPages.isDirty(pointer) && where.test(pointer);
+        byte[] p = node(pointer, level);
+        if (level > 0) {
+            for (int c = 0; c <= Page.count(p); c++) {
+                collectRewrites(Page.child(p, c), level - 1, here, where, keys, emptyRootMatches);
+            }
+            return;
+        }
+        if (Page.count(p) == 0) {
+            emptyRootMatches[0] |= here;
+            return;
+        }
+        for (int i = 0; i < Page.count(p); i++) {
+            boolean rewrite = here && i == 0;
+            if (!rewrite && Page.kind(p, i) == Page.KIND_OVERFLOW) {
+                for (long o = Page.overflowFirst(p, i); o != 0 && !rewrite; o = Page.link(overflowPage(o))) {
+                    rewrite = !DirtyPages.isDirty(o) && where.test(o);
+                }
+            }
+            if (rewrite) {
+                keys.add(Page.key(p, i));
+            }
+        }
+    }
+
     // ------------------------------------------------------------------------------------------
     // Checkpoint
 
