@@ -25,8 +25,13 @@ public final class Limits {
     /** Largest object size: 2^62 bytes keeps every block arithmetic far from overflow. */
     public static final long MAX_OBJECT_BYTES = 1L << 62;
 
-    /** Longest extent, so that one extent's checksum array stays small. */
-    public static final int MAX_EXTENT_BLOCKS = 2048;
+    /**
+     * Longest extent: 240 blocks (960 KiB), so that an extent record (17-byte key, up to 36 bytes of
+     * header, 4 bytes of checksum per block) stays inline in a tree leaf (key + value at most 1032
+     * bytes) instead of taking an overflow page of its own, and a growing extent rewrites at most
+     * about 1 KiB of metadata per append.
+     */
+    public static final int MAX_EXTENT_BLOCKS = 240;
 
     /** Data moved per drive request by the engine's own buffers. */
     public static final int IO_CHUNK_BYTES = 1 << 20;

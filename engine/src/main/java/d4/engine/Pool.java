@@ -68,6 +68,8 @@ public final class Pool implements AutoCloseable {
     private final long dataBlocks;
     private final java.util.concurrent.atomic.AtomicLong repairedBlocks = new java.util.concurrent.atomic.AtomicLong();
     private List<String> spaceProblems = List.of();
+    /** What an open with rebuildFreeSpace changed, until {@link #repairFreeSpace} reports it. */
+    private String freeSpaceRebuilt;
     private final List<CommitListener> commitListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
     private final PoolOptions options;
 
@@ -430,8 +432,8 @@ public final class Pool implements AutoCloseable {
     }
 
     /**
-     * Writes the first tree (the pool header and the pool object) and publishes it in meta slot A
-     * with generation 1. Offline, through the volume files (or devices) directly.
+     * Writes the first tree (the pool header and the pool object) and publishes it with generation 1
+     * (in meta slot B: odd generations go to block 2). Offline, through the volume files (or devices) directly.
      */
     private static void writeInitialCheckpoint(List<Path> paths, List<Superblock> superblocks) {
         long[] starts = superblocks.stream().mapToLong(Superblock::dataStartBlock).toArray();
@@ -727,7 +729,7 @@ public final class Pool implements AutoCloseable {
         MetaSlot b = MetaSlot.decodeOrNull(blockB);
         if (a == null && b == null) {
             int version = Math.max(MetaSlot.versionOf(blockA), MetaSlot.versionOf(blockB));
-            if (version > 0) {
+            if (version > 0 && version != 2) {
                 throw new D4Exception.PoolUnavailable("the meta slots of " + primary.path() + " have metadata format version "
                         + version + "; this d4 reads version 2: use the d4 release that formatted the pool");
             }
@@ -763,13 +765,15 @@ public final class Pool implements AutoCloseable {
         long[] ends = volumes.stream().mapToLong(v -> v.superblock().dataEndBlock()).toArray();
         SpaceMap space = new SpaceMap(starts, ends);
         index.forEachSpaceChunk(space::loadChunk);
-        // Read-only (fsck): note every inconsistency of the free-space records and go on.
+        // Read-only (fsck) or rebuilding: note every inconsistency of the free-space records and go on.
+        boolean rebuild = options.rebuildFreeSpace() && !options.readOnly();
+        boolean tolerant = options.readOnly() || rebuild;
         List<String> spaceProblems = new ArrayList<>();
         java.util.function.BiConsumer<Run, String> markUsed = (run, owner) -> {
             try {
                 space.markUsed(run, owner);
             } catch (D4Exception.Corruption e) {
-                if (!options.readOnly()) {
+                if (!tolerant) {
                     throw e;
                 }
                 spaceProblems.add(e.getMessage());
@@ -783,7 +787,7 @@ public final class Pool implements AutoCloseable {
                 }
                 space.free(run);
             } catch (D4Exception.Corruption e) {
-                if (!options.readOnly()) {
+                if (!tolerant) {
                     throw e;
                 }
                 spaceProblems.add(e.getMessage());
@@ -828,6 +832,9 @@ public final class Pool implements AutoCloseable {
         Pool pool = new Pool(psb.poolName(), psb.poolUuid(), List.copyOf(volumes), index, pages, buffers, space, journal,
                 slot, options);
         pool.spaceProblems = List.copyOf(spaceProblems);
+        if (rebuild) {
+            pool.rebuildFreeSpace(spaceProblems.size());
+        }
         if (options.readOnly()) {
             pool.readOnly = true;
             return pool; // no checkpoint, no flusher: nothing is written
@@ -868,13 +875,14 @@ public final class Pool implements AutoCloseable {
 
     private static byte[] readRuns(List<Volume> volumes, List<Run> runs, long bytes) {
         if (bytes > Integer.MAX_VALUE - 16) {
-            throw new D4Exception.Corruption("checkpoint image claims " + bytes + " bytes: the meta slot is damaged");
+            throw new D4Exception.Corruption("the checkpoint space table claims " + bytes + " bytes: the meta slot is damaged");
         }
         byte[] out = new byte[(int) bytes];
         int pos = 0;
         for (Run r : runs) {
             if (r.volume() >= volumes.size()) {
-                throw new D4Exception.Corruption("checkpoint run " + r + " names a volume the pool does not have");
+                throw new D4Exception.Corruption("the checkpoint space table lies in " + r + ", on a volume the pool does not"
+                        + " have: the meta slot is damaged; run d4 fsck");
             }
             try (Arena arena = Arena.ofConfined()) {
                 MemorySegment seg = arena.allocate((long) r.lengthBlocks() * Limits.BLOCK_BYTES, Limits.BLOCK_BYTES);
@@ -885,7 +893,8 @@ public final class Pool implements AutoCloseable {
             }
         }
         if (pos != bytes) {
-            throw new D4Exception.Corruption("checkpoint runs hold " + pos + " bytes, the meta slot says " + bytes);
+            throw new D4Exception.Corruption("the checkpoint space table's runs hold " + pos + " bytes, the meta slot says "
+                    + bytes + ": the meta slot is damaged; run d4 fsck");
         }
         return out;
     }
@@ -1044,7 +1053,7 @@ public final class Pool implements AutoCloseable {
             List<String> problems = new ArrayList<>(spaceProblems);
             d4.engine.meta.tree.VerifyReport report = index.tree().verify();
             for (var p : report.problems()) {
-                problems.add(pages.describe(p.address()) + ": " + p.what());
+                problems.add(p.what()); // the verifier names the page itself
             }
             if (!report.ok()) {
                 return problems; // records and references cannot be trusted beyond a damaged page
@@ -1108,7 +1117,8 @@ public final class Pool implements AutoCloseable {
      * fsck --repair: makes the free-space map say exactly what the metadata references (leaked blocks
      * become free, referenced blocks marked free become used) and checkpoints it. Refuses when a
      * block is referenced twice (that needs the objects repaired, not the map). Returns what it
-     * changed, or empty when the map was right.
+     * changed (or what an open with {@link PoolOptions#rebuildFreeSpace()} changed), or empty when
+     * the map was right.
      */
     public Optional<String> repairFreeSpace() {
         lock.writeLock().lock();
@@ -1123,8 +1133,10 @@ public final class Pool implements AutoCloseable {
             }
             List<Run> leaked = space.usedNotIn(referenced);
             List<Run> missing = referenced.usedNotIn(space);
+            Optional<String> atOpen = Optional.ofNullable(freeSpaceRebuilt);
+            freeSpaceRebuilt = null;
             if (leaked.isEmpty() && missing.isEmpty()) {
-                return Optional.empty();
+                return atOpen; // the open's checkpoint stored the map rebuilt then
             }
             for (Run r : leaked) {
                 space.free(r);
@@ -1138,6 +1150,27 @@ public final class Pool implements AutoCloseable {
         } finally {
             lock.writeLock().unlock();
         }
+    }
+
+    /** Replaces the free-space map by one built from the metadata (open with rebuildFreeSpace). */
+    private void rebuildFreeSpace(int inconsistentRecords) {
+        List<String> problems = new ArrayList<>();
+        SpaceMap referenced = referencedSpace(problems);
+        if (!problems.isEmpty()) {
+            throw new D4Exception.Corruption("free space cannot be rebuilt: " + problems.getFirst() + " (a block that two"
+                    + " files share needs one of them restored from a backup)");
+        }
+        long leaked = blocksIn(space.usedNotIn(referenced));
+        long missing = blocksIn(referenced.usedNotIn(space));
+        space.replaceWith(referenced);
+        spaceProblems = List.of();
+        if (leaked > 0 || missing > 0 || inconsistentRecords > 0) {
+            freeSpaceRebuilt = "rebuilt the free-space map: " + leaked + " leaked blocks freed, " + missing
+                    + " blocks in use marked used" + (inconsistentRecords > 0 ? ", " + inconsistentRecords
+                    + " inconsistent free-space records replaced" : "");
+        }
+        LOG.log(Level.INFO, "pool {0}: free space rebuilt from the metadata ({1})", name,
+                freeSpaceRebuilt == null ? "it was right" : freeSpaceRebuilt);
     }
 
     private static long blocksIn(List<Run> runs) {
@@ -1245,7 +1278,7 @@ public final class Pool implements AutoCloseable {
                         + e.getMessage());
             }
             for (var p : index.tree().verify().problems()) {
-                problems.add(pages.describe(p.address()) + ": " + p.what());
+                problems.add(p.what()); // the verifier names the page itself
             }
         } finally {
             lock.readLock().unlock();
@@ -1442,7 +1475,8 @@ public final class Pool implements AutoCloseable {
      * what the commits until the checkpoint still change (it comes at {@link #DIRTY_PAGE_LIMIT}).
      */
     long reserveBlocks() {
-        return index.tree().dirtyPages() + slackBlocks();
+        // A leaf holds seven bitmap records; the pages above them are in the slack.
+        return index.tree().dirtyPages() + space.dirtyChunkCount() / 7 + 1 + slackBlocks();
     }
 
     /** {@link #CHECKPOINT_SLACK_BLOCKS}, or a 64th of the data area in small pools. */

@@ -11,9 +11,12 @@ import d4.engine.io.DriveFactory;
  *     no superblock repair — and {@link Pool#begin()} fails
  * @param metadataCacheBytes the bound of the metadata page cache (clean pages of the B+tree; pages
  *     changed since the last checkpoint are held besides, up to {@link Pool#DIRTY_PAGE_LIMIT})
+ * @param rebuildFreeSpace (fsck --repair, writable opens only) build the free-space map from what the
+ *     metadata references instead of trusting the stored one: reads the whole tree, so open takes
+ *     time proportional to the pool's contents; {@link Pool#repairFreeSpace()} reports what changed
  */
 public record PoolOptions(DriveFactory driveFactory, long commitIntervalMillis, boolean readOnly,
-        long metadataCacheBytes) {
+        long metadataCacheBytes, boolean rebuildFreeSpace) {
     /** The default bound of the metadata page cache: 64 MiB. */
     public static final long DEFAULT_METADATA_CACHE_BYTES = 64L << 20;
 
@@ -24,7 +27,7 @@ public record PoolOptions(DriveFactory driveFactory, long commitIntervalMillis, 
     }
 
     public PoolOptions(DriveFactory driveFactory, long commitIntervalMillis) {
-        this(driveFactory, commitIntervalMillis, false, DEFAULT_METADATA_CACHE_BYTES);
+        this(driveFactory, commitIntervalMillis, false, DEFAULT_METADATA_CACHE_BYTES, false);
     }
 
     public static PoolOptions defaults() {
@@ -32,14 +35,19 @@ public record PoolOptions(DriveFactory driveFactory, long commitIntervalMillis, 
     }
 
     public PoolOptions withDriveFactory(DriveFactory factory) {
-        return new PoolOptions(factory, commitIntervalMillis, readOnly, metadataCacheBytes);
+        return new PoolOptions(factory, commitIntervalMillis, readOnly, metadataCacheBytes, rebuildFreeSpace);
     }
 
     public PoolOptions asReadOnly() {
-        return new PoolOptions(driveFactory, commitIntervalMillis, true, metadataCacheBytes);
+        return new PoolOptions(driveFactory, commitIntervalMillis, true, metadataCacheBytes, false);
     }
 
     public PoolOptions withMetadataCacheBytes(long bytes) {
-        return new PoolOptions(driveFactory, commitIntervalMillis, readOnly, bytes);
+        return new PoolOptions(driveFactory, commitIntervalMillis, readOnly, bytes, rebuildFreeSpace);
+    }
+
+    /** Opens writable with the free-space map rebuilt from the metadata (fsck --repair). */
+    public PoolOptions withFreeSpaceRebuilt() {
+        return new PoolOptions(driveFactory, commitIntervalMillis, false, metadataCacheBytes, true);
     }
 }

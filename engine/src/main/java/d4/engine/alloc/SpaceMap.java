@@ -203,6 +203,30 @@ public final class SpaceMap {
         return (dataEnd[volume] - dataStart[volume] + CHUNK_BLOCKS - 1) / CHUNK_BLOCKS;
     }
 
+    /** Takes over {@code other}'s used blocks (a map rebuilt from the metadata); every chunk becomes changed. */
+    public void replaceWith(SpaceMap other) {
+        Invariant.check(other != this && other.used.length == used.length, "maps of different pools");
+        synchronized (this) {
+            synchronized (other) {
+                for (int v = 0; v < used.length; v++) {
+                    used[v].clear();
+                    used[v].or(other.used[v]);
+                    freeBlocks[v] = other.freeBlocks[v];
+                }
+            }
+            markAllDirty();
+        }
+    }
+
+    /** How many chunks changed since the last {@link #takeDirtyChunks}. */
+    public synchronized long dirtyChunkCount() {
+        long n = 0;
+        for (BitSet d : dirtyChunks) {
+            n += d.cardinality();
+        }
+        return n;
+    }
+
     /** The chunks changed since the last call, which forgets them (see {@link #markDirty} to undo). */
     public synchronized List<Chunk> takeDirtyChunks() {
         List<Chunk> out = new ArrayList<>();
@@ -315,7 +339,8 @@ public final class SpaceMap {
     private void checkInside(Run run) {
         int v = run.volume();
         if (v >= used.length || run.startBlock() < dataStart[v] || run.endBlock() > dataEnd[v]) {
-            throw new D4Exception.Corruption("extent " + run + " lies outside the data area of its volume: the metadata is damaged; run d4 fsck");
+            throw new D4Exception.Corruption("blocks " + run + " lie outside the data area of their volume: the metadata is damaged;"
+                    + " run d4 fsck");
         }
     }
 }

@@ -203,6 +203,18 @@ class IndexTest {
     }
 
     @Test
+    void theLongestExtentRecordStaysInlineInItsLeaf() {
+        Index index = newIndex();
+        apply(index, new Op.CreateObject(1, new byte[0]));
+        int n = Limits.MAX_EXTENT_BLOCKS;
+        apply(index, new Op.PutExtent(1, new Extent(0, 0, 5000, n, new int[n], 1, 9000)));
+        apply(index, new Op.PutExtent(1, new Extent(n, 0, 7000, n, new int[n])));
+        Index back = reopen(index, 1);
+        assertEquals(0, back.tree().verify().overflowPages(), "no overflow page for extent records");
+        assertEquals(2, back.extents(1, 0, 2L * n).size());
+    }
+
+    @Test
     void aTreeWithoutPoolHeaderIsCorruption() {
         d4.engine.meta.tree.Tree tree = d4.engine.meta.tree.Tree.create(store, 1 << 20);
         tree.put(new byte[] {1, 2, 3}, new byte[] {4});
