@@ -224,10 +224,20 @@ public final class Pool implements AutoCloseable {
      * data area is free space at the next open. Crash-safe: the new volume is written first, then
      * volume 0's member count (the commit point), then the other volumes' counts (open catches up
      * any it missed). Running it again after a crash before the commit point reuses the new volume.
+     * The pool is held open read-only meanwhile, so a mount of it (or a second add) is refused.
      * Returns the new volume's superblock.
      */
-    public static Superblock addVolume(List<Path> members, VolumeSpec spec) {
+    public static Superblock addVolume(List<Path> members, VolumeSpec spec, PoolOptions options) {
         List<Superblock> sbs = memberSuperblocks(members);
+        Pool held = open(members, options.asReadOnly());
+        try {
+            return addVolume(members, sbs, spec);
+        } finally {
+            held.close();
+        }
+    }
+
+    private static Superblock addVolume(List<Path> members, List<Superblock> sbs, VolumeSpec spec) {
         Superblock zero = sbs.getFirst();
         int n = sbs.size();
         long size = spec.sizeBytes() / Limits.BLOCK_BYTES * Limits.BLOCK_BYTES;

@@ -62,7 +62,7 @@ class VolumeChangeTest {
         try (Pool pool = open(v0, v1)) {
             fill(pool, r, 40, 600_000);
         }
-        Superblock added = Pool.addVolume(List.of(v1, v0), new VolumeSpec(v2, 96 * MIB));
+        Superblock added = Pool.addVolume(List.of(v1, v0), new VolumeSpec(v2, 96 * MIB), Pools.QUIET);
         assertEquals(2, added.volumeIndex());
         assertEquals(3, Pool.readSuperblock(v0).volumeCount());
         assertEquals(3, Pool.readSuperblock(v1).volumeCount());
@@ -125,6 +125,22 @@ class VolumeChangeTest {
         }
     }
 
+    @Test
+    void anAddIsRefusedWhileThePoolIsOpen() {
+        Path v0 = Pools.formatOne(dir, "p");
+        Path v1 = dir.resolve("v1");
+        Pool mounted = open(v0);
+        try {
+            D4Exception e = assertThrows(D4Exception.class,
+                    () -> Pool.addVolume(List.of(v0), new VolumeSpec(v1, 64 * MIB), Pools.QUIET));
+            assertTrue(e.getMessage().contains("in use") || e.getMessage().contains("lock"), e.getMessage());
+        } finally {
+            mounted.close();
+        }
+        assertFalse(Files.exists(v1), "nothing was created");
+        assertEquals(1, Pool.readSuperblock(v0).volumeCount());
+    }
+
     /** A crash between volume 0's new member count and the others': open catches the others up. */
     @Test
     void anAddInterruptedAfterItsCommitPointIsCaughtUpAtOpen() throws Exception {
@@ -134,7 +150,7 @@ class VolumeChangeTest {
         Pool.format("p", List.of(new VolumeSpec(v0, 64 * MIB), new VolumeSpec(v1, 64 * MIB)));
         byte[] oldV1 = Pools.readFile(v1, 0, BLOCK);
         byte[] oldV1Copy = Pools.readFile(v1, 64 * MIB - BLOCK, BLOCK);
-        Pool.addVolume(List.of(v0, v1), new VolumeSpec(v2, 64 * MIB));
+        Pool.addVolume(List.of(v0, v1), new VolumeSpec(v2, 64 * MIB), Pools.QUIET);
         // Volume 1 as if the crash came before its superblocks were rewritten.
         try (var ch = java.nio.channels.FileChannel.open(v1, java.nio.file.StandardOpenOption.WRITE)) {
             ch.write(java.nio.ByteBuffer.wrap(oldV1), 0);
