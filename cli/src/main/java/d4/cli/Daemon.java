@@ -62,7 +62,7 @@ final class Daemon {
             }
         }
         PoolOptions poolOptions = new PoolOptions(DriveFactory.forEngine(config.string(Options.IO_ENGINE)),
-                config.number(Options.COMMIT_INTERVAL) * 1000);
+                config.number(Options.COMMIT_INTERVAL) * 1000).withMetadataCacheBytes(config.number(Options.METADATA_CACHE));
         Pool pool = PoolLocator.open(dataDir, poolName, config.number(Options.DEFAULT_VOLUME_SIZE), poolOptions);
         try {
             FileSystem fs = new FileSystem(pool);

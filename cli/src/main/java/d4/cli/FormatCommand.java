@@ -68,7 +68,7 @@ final class FormatCommand implements Callable<Integer> {
                 throw new CommandFailure("volume " + spec.path() + " is given twice");
             }
             if (BlockDevices.isBlockDevice(spec.path())) {
-                notes.add(checkDevice(spec));
+                notes.add(checkDevice(spec, force));
             } else {
                 notes.add("");
             }
@@ -119,7 +119,7 @@ final class FormatCommand implements Callable<Integer> {
      * Refuses a block device that is in use, or (without --force) holds a signature; returns what
      * the volume line says about it.
      */
-    private String checkDevice(VolumeSpec spec) {
+    static String checkDevice(VolumeSpec spec, boolean force) {
         Path path = spec.path();
         BlockDevices.Device d = BlockDevices.checkFits(path, spec.sizeBytes());
         List<String> usage = BlockDevices.usage(d);

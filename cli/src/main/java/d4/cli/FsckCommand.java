@@ -18,13 +18,14 @@ import picocli.CommandLine.Spec;
         name = "fsck",
         mixinStandardHelpOptions = true,
         description = {
-            "Check an unmounted pool offline: superblocks, the published checkpoint, the journal, every",
+            "Check an unmounted pool offline: superblocks, the metadata tree, free space, the journal, every",
             "extent and block reference, and the namespace (link counts, directory parents, entries that",
             "name nothing, orphans, inodes in no directory). Without --repair nothing is written.",
             "",
             "--repair fixes what the check proves: link counts, parents and entry types are recomputed,",
             "entries naming nothing are removed, orphans deleted, inodes in no directory linked into",
-            "/lost+found as #INODE. Damaged data is reported, never changed: restore those files.",
+            "/lost+found as #INODE, and the free-space map is rebuilt from what the metadata references",
+            "(leaked blocks freed). Damaged data is reported, never changed: restore those files.",
             "",
             "Exit status (as e2fsck): 0 clean, 1 errors corrected, 4 errors left, 8 could not check",
             "(for example: the pool is mounted; unmount it first)."
@@ -75,10 +76,11 @@ final class FsckCommand implements Callable<Integer> {
         Config config = ConfigFlags.load(spec);
         Path dataDir = config.path(Options.DATA_DIR);
         List<Path> volumes = PoolLocator.volumes(dataDir, pool); // the registry's, else assembled from block devices
-        PoolOptions options = new PoolOptions(DriveFactory.forEngine(config.string(Options.IO_ENGINE)), 5_000);
-        if (!repair) {
-            options = options.asReadOnly();
-        }
+        PoolOptions options = new PoolOptions(DriveFactory.forEngine(config.string(Options.IO_ENGINE)), 5_000)
+                .withMetadataCacheBytes(config.number(Options.METADATA_CACHE));
+        // A repair rebuilds free space from the metadata at open: free-space records that contradict
+        // the rest would otherwise stop the open it needs.
+        options = repair ? options.withFreeSpaceRebuilt() : options.asReadOnly();
         System.out.println("d4 fsck: pool " + pool + " (" + volumes.size() + " volume" + (volumes.size() == 1 ? "" : "s")
                 + ")" + (repair ? ", repairing" : ", check only"));
         PhaseBars bars = new PhaseBars();

@@ -103,6 +103,14 @@ final class Metrics {
         w.metric("d4_pool_repaired_blocks_total", "counter",
                         "Damaged block copies rewritten from a good copy since the mount (pools with 2 copies).")
                 .sample("d4_pool_repaired_blocks_total", p.repairedBlocks());
+        w.metric("d4_metadata_tree_height", "gauge", "Levels of the pool's metadata B+tree.")
+                .sample("d4_metadata_tree_height", p.metadata().treeHeight());
+        w.metric("d4_metadata_dirty_pages", "gauge", "Metadata pages changed since the last checkpoint (held in memory).")
+                .sample("d4_metadata_dirty_pages", p.metadata().dirtyPages());
+        w.metric("d4_metadata_cache_bytes", "gauge", "Bytes of metadata pages in the page cache.")
+                .sample("d4_metadata_cache_bytes", p.metadata().cachedBytes());
+        w.metric("d4_metadata_page_reads_total", "counter", "Metadata pages read from the volumes (page cache misses).")
+                .sample("d4_metadata_page_reads_total", p.metadata().pageReads());
         w.metric("d4_volume_size_bytes", "gauge", "Size of each volume of the pool.");
         for (PoolInfo.VolumeInfo v : p.volumes()) {
             w.sample("d4_volume_size_bytes", v.sizeBytes(), "volume", Integer.toString(v.index()), "path", v.path().toString());

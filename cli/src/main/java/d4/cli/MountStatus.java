@@ -44,6 +44,10 @@ record MountStatus(long pid, Path mountPoint, Path dataDir, Path logFile, PoolIn
                 + ",\"entries\":" + caches.inodeEntries() + ",\"hit_rate\":" + rate(caches.inodeHitRate())
                 + "},\"dentry\":{\"hits\":" + caches.nameHits() + ",\"misses\":" + caches.nameMisses()
                 + ",\"entries\":" + caches.nameEntries() + ",\"hit_rate\":" + rate(caches.nameHitRate()) + "}}"
+                + ",\"metadata\":{\"tree_height\":" + pool.metadata().treeHeight() + ",\"dirty_pages\":"
+                + pool.metadata().dirtyPages() + ",\"cached_bytes\":" + pool.metadata().cachedBytes()
+                + ",\"cache_limit_bytes\":" + pool.metadata().cacheLimitBytes() + ",\"page_reads\":"
+                + pool.metadata().pageReads() + "}"
                 + ",\"data_dir\":" + str(dataDir.toString())
                 + ",\"log\":" + str(logFile == null ? "" : logFile.toString())
                 + ",\"metrics\":" + str(metricsUrl)
@@ -87,6 +91,11 @@ record MountStatus(long pid, Path mountPoint, Path dataDir, Path logFile, PoolIn
         b.append("caches:      inodes ").append(percent(caches.inodeHitRate())).append(" hits (")
                 .append(caches.inodeEntries()).append(" cached), directory entries ").append(percent(caches.nameHitRate()))
                 .append(" hits (").append(caches.nameEntries()).append(" cached)\n");
+        PoolInfo.Metadata m = pool.metadata();
+        b.append("metadata:    B+tree of height ").append(m.treeHeight()).append(", page cache ")
+                .append(d4.cli.config.ByteSize.format(m.cachedBytes())).append(" of ")
+                .append(d4.cli.config.ByteSize.format(m.cacheLimitBytes())).append(", ").append(m.pageReads())
+                .append(" pages read since the mount, ").append(m.dirtyPages()).append(" changed since the checkpoint\n");
         b.append("data dir:    ").append(dataDir).append('\n');
         if (logFile != null) {
             b.append("log:         ").append(logFile).append('\n');

@@ -29,14 +29,16 @@ import picocli.CommandLine.Spec;
             "which volume of which pool, and whether it is still there. Pools on block devices that the",
             "registry does not list are found by d4 discover."
         },
-        subcommands = {VolumeCommand.ListVolumes.class, VolumeCommand.Forget.class})
+        subcommands = {VolumeCommand.ListVolumes.class, VolumeCommand.Add.class, VolumeCommand.Remove.class,
+            VolumeCommand.Forget.class})
 final class VolumeCommand implements Runnable {
     @Spec
     CommandSpec spec;
 
     @Override
     public void run() {
-        throw new CommandLine.ParameterException(spec.commandLine(), "give a subcommand: d4 volume list, or d4 volume forget");
+        throw new CommandLine.ParameterException(spec.commandLine(),
+                "give a subcommand: d4 volume list, add, remove or forget");
     }
 
     /** What a registered volume path holds now. */
@@ -119,7 +121,9 @@ final class VolumeCommand implements Runnable {
         for (int i = 0; i < rec.volumes().size(); i++) {
             members.add(inspect(rec, rec.indexes().get(i), rec.volumes().get(i)));
         }
-        int count = members.stream().filter(m -> m.state() == State.PRESENT).map(m -> m.superblock().volumeCount())
+        // Volume 0 holds the member count (d4 volume add and remove change it there first).
+        int count = members.stream().filter(m -> m.state() == State.PRESENT)
+                .sorted(Comparator.comparingInt(Member::index)).map(m -> m.superblock().volumeCount())
                 .findFirst().orElse(-1);
         int highest = Math.max(count - 1, rec.indexes().stream().mapToInt(Integer::intValue).max().orElse(-1));
         for (int i = 0; i <= highest; i++) {
@@ -236,6 +240,126 @@ final class VolumeCommand implements Runnable {
     }
 
     @Command(
+            name = "add",
+            mixinStandardHelpOptions = true,
+            description = {
+                "Add a volume to a pool that is not mounted: a new file (PATH:SIZE, created sparse) or a",
+                "block device (DEVICE or DEVICE:SIZE; refused when mounted or in use, and without --force",
+                "when it holds a file system or other signature). New data spreads over every volume from",
+                "the next mount on. The pool's volume 0 records the new member count last, so a crash",
+                "leaves the pool as it was; running the same command again finishes an interrupted add."
+            })
+    static final class Add implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Option(names = "--pool", paramLabel = "NAME", defaultValue = PoolLocator.DEFAULT_POOL,
+                description = "The pool (default: ${DEFAULT-VALUE}).")
+        String pool;
+
+        @Option(names = "--force", description = "Overwrite a block device that holds a signature (never one in use).")
+        boolean force;
+
+        @Parameters(paramLabel = "PATH:SIZE|DEVICE[:SIZE]", description = "The new volume, as d4 format --volume takes it.")
+        String volume;
+
+        @Override
+        public Integer call() {
+            Config config = ConfigFlags.load(spec);
+            Path dataDir = config.path(Options.DATA_DIR);
+            d4.engine.VolumeSpec vs = FormatCommand.parseVolume(volume);
+            if (d4.engine.volume.BlockDevices.isBlockDevice(vs.path())) {
+                FormatCommand.checkDevice(vs, force);
+            }
+            Path added0 = vs.path().toAbsolutePath().normalize();
+            // The registry records the new volume first: a crash after the pool took it then finds it
+            // registered; a crash before leaves a record that running the command again completes.
+            List<Path> members = PoolLocator.volumes(dataDir, pool).stream()
+                    .filter(m -> !m.toAbsolutePath().normalize().equals(added0)).toList();
+            boolean recorded = false;
+            try (VolumeRegistry registry = VolumeRegistry.open(dataDir)) {
+                VolumeRegistry.PoolRecord rec = find(registry, pool);
+                if (rec.indexOf(added0) < 0) {
+                    registry.registerVolume(pool, members.size(), added0);
+                    recorded = true;
+                }
+            }
+            d4.engine.PoolOptions options = new d4.engine.PoolOptions(
+                    d4.engine.io.DriveFactory.forEngine(config.string(Options.IO_ENGINE)), 5_000);
+            Superblock added;
+            try {
+                added = d4.engine.Pool.addVolume(members, vs, options);
+            } catch (D4Exception | CommandFailure e) {
+                if (recorded) {
+                    try (VolumeRegistry registry = VolumeRegistry.open(dataDir)) {
+                        registry.unregister(pool, added0);
+                    }
+                }
+                throw new CommandFailure("cannot add " + vs.path() + " to pool " + pool + ": " + e.getMessage());
+            }
+            System.out.println("d4: added " + vs.path() + " (" + ByteSize.format(added.sizeBytes()) + ") to pool " + pool
+                    + " as volume " + added.volumeIndex() + "; it has " + (added.volumeIndex() + 1) + " volumes now");
+            return 0;
+        }
+    }
+
+    @Command(
+            name = "remove",
+            mixinStandardHelpOptions = true,
+            description = {
+                "Take the last volume out of a pool that is not mounted, moving its data first: every data",
+                "block and metadata page on it is copied to the other volumes (with its checksum checked),",
+                "then the pool's member count drops, the volume's superblocks are wiped and its registry",
+                "record removed. Refused when the others lack the room (nothing changes then). Only the",
+                "volume with the highest index can be removed (indexes stay dense); never volume 0.",
+                "Progress on a terminal. Interrupted, it loses nothing: run it again."
+            })
+    static final class Remove implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Option(names = "--pool", paramLabel = "NAME", defaultValue = PoolLocator.DEFAULT_POOL,
+                description = "The pool (default: ${DEFAULT-VALUE}).")
+        String pool;
+
+        @Parameters(paramLabel = "PATH", description = "The volume to remove (d4 volume list shows them).")
+        Path path;
+
+        @Override
+        public Integer call() {
+            Config config = ConfigFlags.load(spec);
+            Path dataDir = config.path(Options.DATA_DIR);
+            Path p = path.toAbsolutePath().normalize();
+            List<Path> members = PoolLocator.volumes(dataDir, pool);
+            d4.engine.PoolOptions options = new d4.engine.PoolOptions(
+                    d4.engine.io.DriveFactory.forEngine(config.string(Options.IO_ENGINE)), 5_000);
+            ProgressBar bar = ProgressBar.onStderr("d4 volume remove: moving data off " + p, ByteSize::format);
+            long[] last = {0, 0};
+            try {
+                d4.engine.Pool.removeVolume(members, p, options, (done, total) -> {
+                    last[0] = done * d4.engine.Limits.BLOCK_BYTES;
+                    last[1] = total * d4.engine.Limits.BLOCK_BYTES;
+                    bar.update(last[0], last[1]);
+                });
+            } catch (D4Exception e) {
+                bar.clear();
+                throw new CommandFailure("cannot remove " + p + " from pool " + pool + ": " + e.getMessage());
+            }
+            bar.finish(last[0], last[1]);
+            try (VolumeRegistry registry = VolumeRegistry.open(dataDir)) {
+                if (registry.find(pool).map(r -> r.indexOf(p) >= 0).orElse(false)) {
+                    registry.unregister(pool, p);
+                }
+            }
+            System.out.println("d4: removed " + p + " from pool " + pool + " (" + ByteSize.format(last[1])
+                    + " moved to the other volumes); it has " + (members.size() - 1) + " volumes now. " + p
+                    + " holds no d4 superblock any more" + (d4.engine.volume.BlockDevices.isBlockDevice(p) ? "."
+                    : ": delete it when you like."));
+            return 0;
+        }
+    }
+
+    @Command(
             name = "forget",
             mixinStandardHelpOptions = true,
             description = {
@@ -273,8 +397,8 @@ final class VolumeCommand implements Runnable {
                             + " of pool " + pool + " (" + rec.uuid() + "), and forgetting it would not move its data off."
                             + " d4 volume forget only removes the record of a volume that is gone. To delete the whole pool:"
                             + " d4 umount it, delete all of its volume files (d4 volume list --pool " + pool
-                            + " names them; wipefs -a for a device), then forget each. Taking a volume out of a pool"
-                            + " that keeps its data elsewhere (d4 volume remove) is not available yet");
+                            + " names them; wipefs -a for a device), then forget each. To take a volume out of a pool"
+                            + " and keep its data: d4 volume remove --pool " + pool + " " + p);
                 }
                 if (m.state() == State.UNREADABLE) {
                     throw new CommandFailure("refusing to forget " + p + ": cannot tell whether it still holds volume "

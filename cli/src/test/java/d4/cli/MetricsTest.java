@@ -40,7 +40,7 @@ class MetricsTest {
         ops.record(OpStats.Op.WRITE, 45_000, false);
         PoolInfo pool = new PoolInfo("tank", UUID.fromString("00000000-0000-0000-0000-000000000001"), 4096,
                 List.of(new PoolInfo.VolumeInfo(0, Path.of("/dev/we\"ird\\path"), UUID.randomUUID(), 1L << 30, 1L << 29, 1L << 28)),
-                1L << 29, 1L << 28, 42, "io_uring", 3, 1, 0);
+                1L << 29, 1L << 28, 42, "io_uring", 3, 1, 0, new PoolInfo.Metadata(3, 17, 5L << 20, 64L << 20, 1234));
         return new MountStatus(1234, Path.of("/srv/tank"), Path.of("/var/lib/d4"), Path.of("/var/lib/d4/log/tank.log"), pool,
                 "ok", new CacheStats(10, 5, 7, 20, 2, 9), ops.snapshot(), "http://127.0.0.1:9464/metrics");
     }
@@ -83,6 +83,13 @@ class MetricsTest {
         String text = Metrics.exposition(sample(), "0.1.0");
         List<String> samples = checkExposition(text);
         assertTrue(samples.contains("d4_fuse_requests_total{pool=\"tank\",op=\"getattr\"} 2"), text);
+        assertTrue(samples.contains("d4_metadata_page_reads_total{pool=\"tank\"} 1234"), text);
+        assertTrue(samples.contains("d4_metadata_tree_height{pool=\"tank\"} 3"), text);
+        String status = sample().toText();
+        assertTrue(status.contains("metadata:    B+tree of height 3, page cache 5.0 MiB of 64.0 MiB, 1234 pages read since the"
+                + " mount, 17 changed since the checkpoint\n"), status);
+        assertTrue(sample().toJson().contains("\"metadata\":{\"tree_height\":3,\"dirty_pages\":17,\"cached_bytes\":5242880,"
+                + "\"cache_limit_bytes\":67108864,\"page_reads\":1234}"), sample().toJson());
         assertTrue(samples.contains("d4_fuse_errors_total{pool=\"tank\",op=\"getattr\"} 1"), text);
         assertTrue(samples.contains("d4_fuse_request_duration_max_seconds{pool=\"tank\",op=\"getattr\"} 0.003"), text);
         assertTrue(samples.contains("d4_fuse_request_duration_seconds_count{pool=\"tank\",op=\"write\"} 1"), text);
@@ -107,7 +114,7 @@ class MetricsTest {
                         new DriveStats(1, 256, 3, 64)),
                 new PoolInfo.VolumeInfo(1, Path.of("/srv/d4/tank1.img"), UUID.randomUUID(), 1L << 30, 1L << 29, 1L << 28)),
                 p.capacityBytes(), p.freeBytes(), p.objectCount(), p.ioEngine(), p.checksumFailures(), p.copies(),
-                p.repairedBlocks());
+                p.repairedBlocks(), p.metadata());
         return new MountStatus(s.pid(), s.mountPoint(), s.dataDir(), s.logFile(), pool, s.health(), s.caches(), s.ops(),
                 s.metricsUrl());
     }

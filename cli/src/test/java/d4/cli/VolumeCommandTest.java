@@ -155,16 +155,70 @@ class VolumeCommandTest {
     }
 
     @Test
-    void helpListsOnlyTheSubcommandsThatExist() {
+    void helpListsTheSubcommands() {
         ConfigCommandTest.Run help = ConfigCommandTest.run("volume", "--help");
         assertEquals(0, help.exitCode());
         String h = help.stdout();
-        assertTrue(h.contains("  list") && h.contains("  forget"), h);
-        assertFalse(h.contains("  add") || h.contains("  remove"), "volume add/remove do not exist yet: " + h);
+        assertTrue(h.contains("  list") && h.contains("  forget") && h.contains("  add") && h.contains("  remove"), h);
         ConfigCommandTest.Run none = ConfigCommandTest.run("volume");
         assertEquals(2, none.exitCode(), "a usage error");
-        assertTrue(none.stderr().contains("give a subcommand: d4 volume list, or d4 volume forget"), none.stderr());
+        assertTrue(none.stderr().contains("give a subcommand: d4 volume list, add, remove or forget"), none.stderr());
         ConfigCommandTest.Run listHelp = ConfigCommandTest.run("volume", "list", "--help");
         assertTrue(listHelp.stdout().contains("--data-dir"), "the data dir flag reaches nested commands: " + listHelp.stdout());
+    }
+
+    @Test
+    void addThenRemoveKeepsEveryByteAndTheRegistryInStep() throws Exception {
+        Path v0 = dir.resolve("grow0.img");
+        Path v1 = dir.resolve("grow1.img");
+        format("grow", v0);
+        ConfigCommandTest.Run add = d4("volume", "add", "--pool", "grow", v1 + ":64M");
+        assertEquals(0, add.exitCode(), add.stderr() + add.stdout());
+        assertTrue(add.stdout().contains("added " + v1 + " (64.0 MiB) to pool grow as volume 1; it has 2 volumes now"),
+                add.stdout());
+        assertEquals(List.of(v0, v1), record("grow").volumes());
+        ConfigCommandTest.Run again = d4("volume", "add", "--pool", "grow", v1 + ":64M");
+        assertEquals(1, again.exitCode(), "the same file cannot join twice: " + again.stdout());
+        assertEquals(List.of(v0, v1), record("grow").volumes(), "a refused add leaves the registry as it was");
+
+        java.util.Random r = new java.util.Random(9);
+        java.util.Map<d4.engine.ObjectId, byte[]> written = new java.util.LinkedHashMap<>();
+        try (d4.engine.Pool pool = d4.engine.Pool.open(PoolLocator.volumes(dir.resolve("data"), "grow"),
+                d4.engine.PoolOptions.defaults())) {
+            for (int i = 0; i < 12; i++) {
+                byte[] data = new byte[300_000 + r.nextInt(300_000)];
+                r.nextBytes(data);
+                try (d4.engine.Txn t = pool.begin()) {
+                    d4.engine.ObjectId id = t.create(new byte[0]);
+                    t.commit();
+                    written.put(id, data);
+                }
+                try (d4.engine.Txn t = pool.begin()) {
+                    d4.engine.ObjectId id = written.keySet().stream().reduce((a, b) -> b).orElseThrow();
+                    t.write(id, 0, java.lang.foreign.MemorySegment.ofArray(data));
+                    t.commit();
+                }
+            }
+            assertTrue(pool.info().volumes().get(1).freeBytes() < pool.info().volumes().get(1).capacityBytes(),
+                    "data went to the new volume too");
+        }
+        ConfigCommandTest.Run zero = d4("volume", "remove", "--pool", "grow", v0.toString());
+        assertEquals(1, zero.exitCode());
+        assertTrue(zero.stderr().contains("volume 0") && zero.stderr().contains("cannot be removed"), zero.stderr());
+        ConfigCommandTest.Run remove = d4("volume", "remove", "--pool", "grow", v1.toString());
+        assertEquals(0, remove.exitCode(), remove.stderr() + remove.stdout());
+        assertTrue(remove.stdout().contains("removed " + v1 + " from pool grow"), remove.stdout());
+        assertEquals(List.of(v0), record("grow").volumes());
+        assertFalse(d4.engine.volume.Superblock.hasMagic(Files.readAllBytes(v1)), "the removed file holds no superblock");
+        try (d4.engine.Pool pool = d4.engine.Pool.open(List.of(v0), d4.engine.PoolOptions.defaults().asReadOnly())) {
+            for (var e : written.entrySet()) {
+                byte[] back = new byte[e.getValue().length];
+                pool.read(e.getKey(), 0, java.lang.foreign.MemorySegment.ofArray(back));
+                assertTrue(java.util.Arrays.equals(e.getValue(), back), "object " + e.getKey());
+            }
+            assertEquals(List.of(), pool.checkInvariants());
+        }
+        ConfigCommandTest.Run list = d4("volume", "list", "--pool", "grow");
+        assertTrue(list.stdout().contains("pool grow  uuid ") && list.stdout().contains("1 volume  complete"), list.stdout());
     }
 }

@@ -1436,7 +1436,7 @@ public final class Pool implements AutoCloseable {
             // With two copies every block of data takes two: report what files can still hold.
             return new PoolInfo(name, uuid, Limits.BLOCK_BYTES, vols, capacity / copies, available / copies,
                     index.objectCount(), volumes.getFirst().drive().engine(), checksumFailures.get(), copies,
-                    repairedBlocks.get());
+                    repairedBlocks.get(), metadataLocked());
         } finally {
             lock.readLock().unlock();
         }
@@ -1798,17 +1798,19 @@ public final class Pool implements AutoCloseable {
     }
 
     /** What the metadata tree holds in memory and has read, for status and benchmarks. */
-    public record MetadataStats(int treeHeight, int dirtyPages, long cachedBytes, long pageReads,
-            long generation) {}
-
-    public MetadataStats metadataStats() {
+    public PoolInfo.Metadata metadataStats() {
         lock.readLock().lock();
         try {
-            d4.engine.meta.tree.Tree t = index.tree();
-            return new MetadataStats(t.height(), t.dirtyPages(), t.cachedBytes(), t.pageReads(), slot.generation());
+            return metadataLocked();
         } finally {
             lock.readLock().unlock();
         }
+    }
+
+    private PoolInfo.Metadata metadataLocked() {
+        d4.engine.meta.tree.Tree t = index.tree();
+        return new PoolInfo.Metadata(t.height(), t.dirtyPages(), t.cachedBytes(), options.metadataCacheBytes(),
+                t.pageReads());
     }
 
     // ------------------------------------------------------------------------------------------

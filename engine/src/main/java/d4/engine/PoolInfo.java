@@ -14,6 +14,7 @@ import java.util.UUID;
  * @param copies copies of every data block the pool keeps (1, or 2 on different volumes); capacity
  *     and free space count what files can hold, so they are the volumes' divided by this
  * @param repairedBlocks damaged copies rewritten from a good copy since open (pools with 2 copies)
+ * @param metadata the metadata tree in memory and its reads
  */
 public record PoolInfo(
         String name,
@@ -26,7 +27,15 @@ public record PoolInfo(
         String ioEngine,
         long checksumFailures,
         int copies,
-        long repairedBlocks) {
+        long repairedBlocks,
+        Metadata metadata) {
+
+    /**
+     * The metadata B+tree: its height, the pages changed since the last checkpoint (held in memory),
+     * the bytes of clean pages cached and the cache's bound, and the pages read from the volumes
+     * (cache misses) since open.
+     */
+    public record Metadata(int treeHeight, int dirtyPages, long cachedBytes, long cacheLimitBytes, long pageReads) {}
 
     /**
      * One volume of the pool. Capacity counts the data area only (not superblocks or journal).

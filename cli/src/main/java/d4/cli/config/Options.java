@@ -18,7 +18,8 @@ public final class Options {
             "",
             "Where d4 keeps its registry of pools (registry.db), the default pool's volume file (volumes/) and the"
                     + " logs of daemonized mounts (log/).",
-            List.of("--data-dir"), Set.of("mount", "format", "fsck", "volume list", "volume forget"));
+            List.of("--data-dir"), Set.of("mount", "format", "fsck", "volume list", "volume add", "volume remove",
+                    "volume forget"));
 
     public static final Option RUNTIME_DIR = new Option("runtime", "dir", new Type.FilePath(false),
             new Option.Computed("/run/d4 as root, else $XDG_RUNTIME_DIR/d4, else /tmp/d4-UID", Options::defaultRuntimeDir),
@@ -32,13 +33,20 @@ public final class Options {
             "How the daemon reads and writes its volumes. io_uring: one ring per volume, O_DIRECT; where io_uring"
                     + " cannot be set up (no liburing, disabled by the kernel or seccomp) d4 says so once in its log"
                     + " and uses filechannel. filechannel: Java's FileChannel, the portable drive.",
-            List.of("--io-engine"), Set.of("mount", "fsck"));
+            List.of("--io-engine"), Set.of("mount", "fsck", "volume add", "volume remove"));
 
     public static final Option COMMIT_INTERVAL = new Option("pool", "commit_interval", new Type.Int(1, 3600),
             new Option.Fixed(5L), "seconds",
             "How often the background flusher makes committed changes durable without an fsync (as ext4's commit="
                     + " option). A crash loses at most this much of what was not fsynced.",
             List.of("--commit-interval"), Set.of("mount"));
+
+    public static final Option METADATA_CACHE = new Option("pool", "metadata_cache", new Type.Size(1L << 20),
+            new Option.Fixed(64L << 20), "bytes",
+            "The bound of the metadata page cache: pages of the pool's B+tree (inodes, directory entries, extents)"
+                    + " kept in memory after a read. A stat or lookup that misses it reads a few 4 KiB pages from the"
+                    + " volumes. Pages changed since the last checkpoint are held besides (up to 16 MiB).",
+            List.of("--metadata-cache"), Set.of("mount", "fsck"));
 
     public static final Option DEFAULT_VOLUME_SIZE = new Option("pool", "default_volume_size", new Type.Size(64L << 20),
             new Option.Fixed(64L << 30), "bytes",
@@ -88,7 +96,7 @@ public final class Options {
             new Option.Fixed("info"), "",
             "The least important events logged: severe (errors only), warning, info, fine (details), finer, finest.",
             List.of("--log-level"), Set.of("mount", "format", "umount", "status", "fsck", "scrub", "volume list",
-                    "volume forget"));
+                    "volume add", "volume remove", "volume forget"));
 
     public static final Option LOG_FILE = new Option("log", "file", new Type.FilePath(true),
             new Option.Fixed(Optional.empty()), "",
@@ -107,7 +115,8 @@ public final class Options {
             List.of("--metrics-listen"), Set.of("mount"));
 
     /** Every option, in the order of d4 config show and the reference. */
-    public static final List<Option> ALL = List.of(DATA_DIR, RUNTIME_DIR, IO_ENGINE, COMMIT_INTERVAL, DEFAULT_VOLUME_SIZE,
+    public static final List<Option> ALL = List.of(DATA_DIR, RUNTIME_DIR, IO_ENGINE, COMMIT_INTERVAL, METADATA_CACHE,
+            DEFAULT_VOLUME_SIZE,
             FOREGROUND, FUSE_OPTIONS, FUSE_THREADS, START_TIMEOUT, USER, GROUP, LOG_LEVEL, LOG_FILE, METRICS_LISTEN);
 
     /** The sections, in order. */

@@ -173,6 +173,26 @@ public final class VolumeRegistry implements AutoCloseable {
         }
     }
 
+    /** Records one more volume of a registered pool (d4 volume add); a path already recorded is an error. */
+    public void registerVolume(String poolName, int index, Path path) {
+        Path normalized = path.toAbsolutePath().normalize();
+        PoolRecord rec = find(poolName).orElseThrow(() -> new D4Exception.InvalidArgument("no pool named '" + poolName
+                + "' in " + file));
+        try (PreparedStatement ps = db.prepareStatement("INSERT INTO volumes (pool_uuid, idx, path) VALUES (?, ?, ?)")) {
+            ps.setString(1, rec.uuid().toString());
+            ps.setInt(2, index);
+            ps.setString(3, normalized.toString());
+            ps.executeUpdate();
+        } catch (SQLException e) {
+            if (String.valueOf(e.getMessage()).contains("UNIQUE")) {
+                throw new D4Exception.InvalidArgument(normalized + " (or volume " + index + " of pool " + poolName
+                        + ") is already recorded in " + file + ": d4 volume list shows the records");
+            }
+            throw new D4Exception.PoolUnavailable("cannot record volume " + normalized + " of pool " + poolName + " in "
+                    + file + ": " + e.getMessage(), e);
+        }
+    }
+
     public Optional<PoolRecord> find(String name) {
         return list().stream().filter(p -> p.name().equals(name)).findFirst();
     }
