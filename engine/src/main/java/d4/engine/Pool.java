@@ -288,9 +288,17 @@ public final class Pool implements AutoCloseable {
      */
     public static void removeVolume(List<Path> members, Path removed, PoolOptions options,
             java.util.function.BiConsumer<Long, Long> progress) {
+        Superblock gone = readSuperblock(removed);
+        Optional<Superblock> zero = members.stream().map(Pool::readSuperblock).filter(sb -> sb.volumeIndex() == 0
+                && sb.poolUuid().equals(gone.poolUuid())).findFirst();
+        if (zero.isPresent() && gone.volumeIndex() > 0 && gone.volumeIndex() >= zero.get().volumeCount()) {
+            // A removal interrupted after its commit point: the pool no longer counts the volume.
+            wipeSuperblocks(removed, gone);
+            LOG.log(Level.INFO, "pool {0}: volume {1} removed (finishing an interrupted removal)", gone.poolName(), removed);
+            return;
+        }
         List<Superblock> sbs = memberSuperblocks(members);
         int n = sbs.size();
-        Superblock gone = readSuperblock(removed);
         if (!gone.poolUuid().equals(sbs.getFirst().poolUuid())) {
             throw new D4Exception.InvalidArgument(removed + " is not a volume of pool " + sbs.getFirst().poolName());
         }
@@ -319,6 +327,11 @@ public final class Pool implements AutoCloseable {
         for (int i = 1; i < n - 1; i++) {
             rewriteSuperblock(members.get(indexOf(members, i)), sbs.get(i).withVolumeCount(n - 1));
         }
+        wipeSuperblocks(removed, gone);
+        LOG.log(Level.INFO, "pool {0}: volume {1} removed", gone.poolName(), removed);
+    }
+
+    private static void wipeSuperblocks(Path removed, Superblock gone) {
         byte[] zeros = new byte[Limits.BLOCK_BYTES];
         try (FileChannel ch = FileChannel.open(removed, StandardOpenOption.WRITE)) {
             writeFully(ch, java.nio.ByteBuffer.wrap(zeros), Superblock.SUPERBLOCK_BLOCK * Limits.BLOCK_BYTES, removed);
@@ -328,7 +341,6 @@ public final class Pool implements AutoCloseable {
             throw new D4Exception.PoolUnavailable("volume " + removed + " left the pool, but wiping its superblocks failed ("
                     + e.getMessage() + "): it is no member any more; wipe it by hand before reusing it", e);
         }
-        LOG.log(Level.INFO, "pool {0}: volume {1} removed", gone.poolName(), removed);
     }
 
     /**
@@ -692,14 +704,17 @@ public final class Pool implements AutoCloseable {
                     + " metadata root) was not given: attach it, or check the registry with d4 volume list");
         }
         int count = first.volumeCount();
+        for (Volume v : volumes) {
+            Superblock sb = v.superblock();
+            if (sb.volumeIndex() >= count) {
+                throw new D4Exception.PoolUnavailable("volume " + v.path() + " (index " + sb.volumeIndex()
+                        + ") is no member of pool " + first.poolName() + " any more: it was removed (the pool has " + count
+                        + " volumes); d4 volume remove --pool " + first.poolName() + " " + v.path()
+                        + " finishes the removal");
+            }
+        }
         for (int i = 0; i < volumes.size(); i++) {
             Superblock sb = volumes.get(i).superblock();
-            if (sb.volumeIndex() >= count) {
-                throw new D4Exception.PoolUnavailable("volume " + volumes.get(i).path() + " (index " + sb.volumeIndex()
-                        + ") is no member of pool " + first.poolName() + " any more: it was removed (the pool has " + count
-                        + " volumes); d4 volume forget --pool " + first.poolName() + " " + volumes.get(i).path()
-                        + " drops it from the registry");
-            }
             if (sb.volumeIndex() != i || volumes.size() != count) {
                 throw new D4Exception.PoolUnavailable("pool " + first.poolName() + " has " + count
                         + " volumes but " + volumes.size() + " were given (or one is given twice): attach the missing"

@@ -141,6 +141,29 @@ class VolumeChangeTest {
         assertEquals(1, Pool.readSuperblock(v0).volumeCount());
     }
 
+    /** A removal interrupted after volume 0's count dropped: running it again only wipes the volume. */
+    @Test
+    void aRemovalInterruptedAfterItsCommitPointIsFinishedByRunningItAgain() throws Exception {
+        Path v0 = dir.resolve("v0");
+        Path v1 = dir.resolve("v1");
+        Pool.format("p", List.of(new VolumeSpec(v0, 64 * MIB), new VolumeSpec(v1, 64 * MIB)));
+        byte[] oldV1 = Pools.readFile(v1, 0, BLOCK);
+        byte[] oldV1Copy = Pools.readFile(v1, 64 * MIB - BLOCK, BLOCK);
+        Pool.removeVolume(List.of(v0, v1), v1, Pools.QUIET, (a, b) -> { });
+        // v1 as if the crash came before its superblocks were wiped.
+        try (var ch = java.nio.channels.FileChannel.open(v1, java.nio.file.StandardOpenOption.WRITE)) {
+            ch.write(java.nio.ByteBuffer.wrap(oldV1), 0);
+            ch.write(java.nio.ByteBuffer.wrap(oldV1Copy), 64 * MIB - BLOCK);
+        }
+        D4Exception.PoolUnavailable stale = assertThrows(D4Exception.PoolUnavailable.class, () -> open(v0, v1));
+        assertTrue(stale.getMessage().contains("no member of pool p any more"), stale.getMessage());
+        Pool.removeVolume(List.of(v0, v1), v1, Pools.QUIET, (a, b) -> { });
+        assertFalse(Superblock.hasMagic(Pools.readFile(v1, 0, BLOCK)));
+        try (Pool pool = open(v0)) {
+            assertEquals(1, pool.info().volumes().size());
+        }
+    }
+
     /** A crash between volume 0's new member count and the others': open catches the others up. */
     @Test
     void anAddInterruptedAfterItsCommitPointIsCaughtUpAtOpen() throws Exception {
