@@ -315,6 +315,7 @@ public final class MetadataScaleBench {
 
     /** One child's outcome: its figures, or why it has none. */
     record Run(boolean ok, boolean oom, double openMs, long heapBytes, double p50Us, double p99Us, double closeMs,
+            double pageReadsPerStat, int treeHeight, long heapAfterStatsBytes,
             String engine, String failure) {
         @Override
         public String toString() {
@@ -348,14 +349,14 @@ public final class MetadataScaleBench {
             output = new String(proc.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
             if (!proc.waitFor(30, TimeUnit.MINUTES)) {
                 proc.destroyForcibly().waitFor();
-                return new Run(false, false, 0, 0, 0, 0, 0, "", label + " child timed out after 30 min");
+                return new Run(false, false, 0, 0, 0, 0, 0, 0, 0, 0, "", label + " child timed out after 30 min");
             }
             code = proc.exitValue();
         } finally {
             Runtime.getRuntime().removeShutdownHook(killer);
         }
         if (output.contains("java.lang.OutOfMemoryError")) {
-            return new Run(false, true, 0, 0, 0, 0, 0, "", String.format("%s (after %.1f s)", p.childHeap,
+            return new Run(false, true, 0, 0, 0, 0, 0, 0, 0, 0, "", String.format("%s (after %.1f s)", p.childHeap,
                     (System.nanoTime() - started) / 1e9));
         }
         for (String line : output.split("\n")) {
@@ -368,10 +369,11 @@ public final class MetadataScaleBench {
                 return new Run(true, false, Double.parseDouble(r.getProperty("openMs")),
                         Long.parseLong(r.getProperty("heapBytes")), Double.parseDouble(r.getProperty("statP50Us")),
                         Double.parseDouble(r.getProperty("statP99Us")), Double.parseDouble(r.getProperty("closeMs")),
-                        r.getProperty("engine"), null);
+                        Double.parseDouble(r.getProperty("pageReadsPerStat")), Integer.parseInt(r.getProperty("treeHeight")),
+                        Long.parseLong(r.getProperty("heapAfterStatsBytes")), r.getProperty("engine"), null);
             }
         }
-        return new Run(false, false, 0, 0, 0, 0, 0, "", label + " child exited with " + code + " (if the engine's on-disk"
+        return new Run(false, false, 0, 0, 0, 0, 0, 0, 0, 0, "", label + " child exited with " + code + " (if the engine's on-disk"
                 + " format changed since the pool was populated, run again with --fresh):\n" + output.strip());
     }
 
@@ -400,8 +402,8 @@ public final class MetadataScaleBench {
                         .orElse(empty.stream().filter(Run::ok).map(Run::engine).findFirst().orElse(p.ioEngine)));
         System.out.println();
         System.out.println("| pool | files | open ms | heap after open MiB | survived -Xmx" + p.childHeap
-                + " | stat p50 us | stat p99 us | close ms |");
-        System.out.println("|---|---:|---:|---:|---|---:|---:|---:|");
+                + " | stat p50 us | stat p99 us | page reads per cold stat | tree height | heap after stats MiB | close ms |");
+        System.out.println("|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|");
         row("empty", 0, empty, p);
         row("populated", p.files, full, p);
         double ratio = medianOf(full, Run::openMs) / medianOf(empty, Run::openMs);
@@ -428,10 +430,14 @@ public final class MetadataScaleBench {
                 : oom == runs.size() ? "no: OOM at -Xmx" + p.childHeap
                 : oom > 0 ? "OOM at -Xmx" + p.childHeap + " in " + oom + " of " + runs.size() + " runs"
                 : "failed in " + (runs.size() - ok) + " of " + runs.size() + " runs";
-        System.out.printf("| %s | %,d | %s | %s | %s | %s | %s | %s |%n", label, files, fmt(medianOf(runs, Run::openMs), "%.0f"),
-                fmt(medianOf(runs, r -> r.heapBytes()) / 1048576.0, "%.1f"), survived,
+        System.out.printf("| %s | %,d | %s | %s | %s | %s | %s | %s | %s | %s | %s |%n", label, files,
+                fmt(medianOf(runs, Run::openMs), "%.0f"), fmt(medianOf(runs, r -> r.heapBytes()) / 1048576.0, "%.1f"), survived,
                 files == 0 ? "-" : fmt(medianOf(runs, Run::p50Us), "%.1f"),
-                files == 0 ? "-" : fmt(medianOf(runs, Run::p99Us), "%.1f"), fmt(medianOf(runs, Run::closeMs), "%.0f"));
+                files == 0 ? "-" : fmt(medianOf(runs, Run::p99Us), "%.1f"),
+                files == 0 ? "-" : fmt(medianOf(runs, Run::pageReadsPerStat), "%.2f"),
+                fmt(medianOf(runs, r -> r.treeHeight()), "%.0f"),
+                files == 0 ? "-" : fmt(medianOf(runs, r -> r.heapAfterStatsBytes()) / 1048576.0, "%.1f"),
+                fmt(medianOf(runs, Run::closeMs), "%.0f"));
     }
 
     static String fmt(double v, String format) {
@@ -477,6 +483,7 @@ public final class MetadataScaleBench {
             }
         }
         // Cold stats: nothing of this pool was looked up since the open, so each starts from what opening loaded.
+        long readsBefore = pool.metadataStats().pageReads();
         long[] nanos = new long[lookups];
         for (int k = 0; k < lookups; k++) {
             String path = path(rnd.nextLong(files), filesPerDir);
@@ -487,6 +494,11 @@ public final class MetadataScaleBench {
                 throw new IllegalStateException(path + " is not a regular file: " + i);
             }
         }
+        double readsPerStat = lookups == 0 ? 0 : (pool.metadataStats().pageReads() - readsBefore) / (double) lookups;
+        int height = pool.metadataStats().treeHeight();
+        System.gc();
+        System.gc();
+        long heapAfter = ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed();
         Arrays.sort(nanos);
         double p50 = lookups == 0 ? Double.NaN : nanos[lookups / 2] / 1e3;
         double p99 = lookups == 0 ? Double.NaN : nanos[(int) Math.min(lookups - 1, Math.ceil(lookups * 0.99) - 1)] / 1e3;
@@ -495,8 +507,9 @@ public final class MetadataScaleBench {
         long t2 = System.nanoTime();
         pool.close();
         long t3 = System.nanoTime();
-        System.out.printf(java.util.Locale.ROOT, "%s openMs=%.1f heapBytes=%d statP50Us=%.2f statP99Us=%.2f closeMs=%.1f engine=%s%n",
-                RESULT, (t1 - t0) / 1e6, heap, p50, p99, (t3 - t2) / 1e6, engine);
+        System.out.printf(java.util.Locale.ROOT, "%s openMs=%.1f heapBytes=%d statP50Us=%.2f statP99Us=%.2f closeMs=%.1f"
+                + " pageReadsPerStat=%.3f treeHeight=%d heapAfterStatsBytes=%d engine=%s%n",
+                RESULT, (t1 - t0) / 1e6, heap, p50, p99, (t3 - t2) / 1e6, readsPerStat, height, heapAfter, engine);
         System.out.flush();
         System.exit(0);
     }
