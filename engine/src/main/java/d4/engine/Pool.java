@@ -60,6 +60,12 @@ public final class Pool implements AutoCloseable {
     private final Journal journal;
     private final IoBuffers buffers;
     private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
+    /**
+     * Held (read) by a scrub verifying the published tree without the pool's lock, and (write) by a
+     * checkpoint: no checkpoint publishes, and so frees the pages that scrub walks, meanwhile. Taken
+     * only inside the pool's write lock by checkpoints; commit-triggered ones skip when it is busy.
+     */
+    private final ReentrantReadWriteLock checkpointGate = new ReentrantReadWriteLock();
     private final java.util.concurrent.atomic.AtomicLong checksumFailures = new java.util.concurrent.atomic.AtomicLong();
     private boolean readOnly; // set once, before the pool is handed out
     /** How many copies of each data block the pool keeps (1, or 2 on different volumes). */
@@ -1273,12 +1279,14 @@ public final class Pool implements AutoCloseable {
 
     /**
      * Re-reads the published metadata from the drives and checks it (scrub): the newest meta slot
-     * as stored, its space table against its CRC32C, and every page of the metadata tree (checksum,
-     * identity, shape, key order). Returns the problems found, each naming the structure; empty when
-     * all is intact. The journal is checked at every open by replay.
+     * as stored, its space table against its CRC32C, and every page of the published metadata tree
+     * (checksum, identity, shape, key order). The tree is walked without the pool's lock (commits go
+     * on; checkpoints are held back, see {@link #checkpointGate}). Returns the problems found, each
+     * naming the structure; empty when all is intact. The journal is checked at every open by replay.
      */
     public List<String> verifyMetadata() {
         List<String> problems = new ArrayList<>();
+        d4.engine.meta.tree.Tree.Published published;
         lock.readLock().lock();
         try {
             checkOpen();
@@ -1302,11 +1310,19 @@ public final class Pool implements AutoCloseable {
                 problems.add("checkpoint space table of generation " + slot.generation() + " cannot be read: "
                         + e.getMessage());
             }
-            for (var p : index.tree().verify().problems()) {
+            published = index.tree().published();
+            checkpointGate.readLock().lock(); // before the pool lock goes: no checkpoint in between
+        } finally {
+            lock.readLock().unlock();
+        }
+        // Reading every page takes a while on a big pool: writers go on meanwhile (they change only
+        // pages in memory); only checkpoints, which would free the pages walked here, wait or skip.
+        try {
+            for (var p : index.tree().verify(published).problems()) {
                 problems.add(p.what()); // the verifier names the page itself
             }
         } finally {
-            lock.readLock().unlock();
+            checkpointGate.readLock().unlock();
         }
         return problems;
     }
@@ -1626,9 +1642,17 @@ public final class Pool implements AutoCloseable {
                 }
             }
         }
-        if (journal.usedBytes() > journal.regionBytes() / 2 || index.tree().dirtyPages() > dirtyPageLimit()) {
+        boolean due = journal.usedBytes() > journal.regionBytes() / 2 || index.tree().dirtyPages() > dirtyPageLimit();
+        // Past these, a scrub walking the published tree makes the commit wait rather than let memory grow.
+        boolean overdue = journal.usedBytes() > journal.regionBytes() / 4 * 3
+                || index.tree().dirtyPages() > 4 * dirtyPageLimit();
+        if (due) {
             try {
-                checkpoint();
+                if (overdue) {
+                    checkpoint();
+                } else {
+                    checkpointUnlessScrubbing();
+                }
             } catch (D4Exception.NoSpace e) {
                 // The commit itself is in; the journal keeps working until it is full, and then
                 // commits fail with NoSpace until deletes make room for a checkpoint.
@@ -1693,6 +1717,7 @@ public final class Pool implements AutoCloseable {
     /** As {@link #checkpoint()}, inside a transaction whose allocated blocks are {@code uncommitted}. */
     void checkpoint(List<Run> uncommitted) {
         Invariant.check(lock.isWriteLockedByCurrentThread(), "checkpoint without the write lock");
+        checkpointGate.writeLock().lock();
         try {
             checkpointOrNoSpace(uncommitted);
         } catch (D4Exception.NoSpace e) {
@@ -1700,6 +1725,25 @@ public final class Pool implements AutoCloseable {
         } catch (RuntimeException e) {
             fail(e);
             throw e;
+        } finally {
+            checkpointGate.writeLock().unlock();
+        }
+    }
+
+    /**
+     * A checkpoint a commit asks for because the journal is half full or many pages changed: skipped
+     * while a scrub walks the published tree (the next commit asks again; the journal and the
+     * memory have room to wait). Returns whether it ran.
+     */
+    private boolean checkpointUnlessScrubbing() {
+        if (!checkpointGate.writeLock().tryLock()) {
+            return false;
+        }
+        try {
+            checkpoint();
+            return true;
+        } finally {
+            checkpointGate.writeLock().unlock();
         }
     }
 

@@ -729,6 +729,24 @@ public final class Tree {
         return new Verifier(store, dirty, generation).run(root, height);
     }
 
+    /** The last checkpoint's root (what the meta slot publishes), to verify later without the caller's lock. */
+    public record Published(long root, long generation, int height) {}
+
+    /** The tree the last checkpoint wrote (or that was opened). Under the caller's lock. */
+    public Published published() {
+        Invariant.check(checkpointedRoot != 0, "a tree that was never checkpointed has nothing published");
+        return new Published(checkpointedRoot, generation, Page.level(checkpointedRootPage) + 1);
+    }
+
+    /**
+     * {@link #verify()} of a published tree, reading only from the store: may run without the caller's
+     * lock as long as the caller keeps that tree's pages from being freed (no newer checkpoint is
+     * published meanwhile).
+     */
+    public VerifyReport verify(Published tree) {
+        return new Verifier(store, new DirtyPages(), tree.generation()).run(tree.root(), tree.height());
+    }
+
     /**
      * Every page address of the tree the last checkpoint wrote (or that was opened): those still in use
      * plus those the current changes replaced, which stay in use until the next checkpoint is durable.
