@@ -327,10 +327,14 @@ public final class Txn implements AutoCloseable {
         beginDataChange(id);
         long size = pool.index().sizeBytes(id.value());
         long end = offset + length;
-        if (end >= size) {
-            // Past the end of file nothing is kept: the block holding the end of file goes whole, as
-            // on ext4 (which extends such a punch to the page boundary after i_size).
-            end = Math.min(Limits.MAX_OBJECT_BYTES, (end + Limits.BLOCK_BYTES - 1) / Limits.BLOCK_BYTES * Limits.BLOCK_BYTES);
+        // As ext4 (Linux 6.18, measured): a punch that starts at or past the end of file releases
+        // nothing (blocks fallocate KEEP_SIZE placed there stay), and one that reaches past it stops
+        // at the block boundary after the end of file: the block holding the end goes whole.
+        if (offset >= size) {
+            return;
+        }
+        if (end > size) {
+            end = (size + Limits.BLOCK_BYTES - 1) / Limits.BLOCK_BYTES * Limits.BLOCK_BYTES;
         }
         long firstWhole = (offset + Limits.BLOCK_BYTES - 1) / Limits.BLOCK_BYTES;
         long endWhole = end / Limits.BLOCK_BYTES;

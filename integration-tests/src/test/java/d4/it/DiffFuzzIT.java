@@ -228,6 +228,15 @@ class DiffFuzzIT {
             Regression.ops("fallocate: a punch past EOF frees the last partial block",
                     new FuzzOp.Mkdir("e", 01777), new FuzzOp.Open(9, "e/f_f", Sys.O_RDWR | Sys.O_CREAT | Sys.O_APPEND, 0777),
                     new FuzzOp.Fallocate(9, 16, 45309L, 151783L), new FuzzOp.Fallocate(9, 3, 6195L, 191445L)),
+            // Found by a 1M-op run after the B+tree landed: ext4 (6.18) punches nothing from a hole that
+            // starts at or past EOF, and stops one that reaches past EOF at the block after EOF.
+            Regression.ops("fallocate: a punch starting past EOF keeps the KEEP_SIZE blocks there",
+                    new FuzzOp.Open(0, "e_f", Sys.O_WRONLY | Sys.O_CREAT | Sys.O_NONBLOCK, 06065),
+                    new FuzzOp.Open(1, "e_f", Sys.O_WRONLY | Sys.O_NONBLOCK, 0),
+                    new FuzzOp.Fallocate(1, 1, 60698L, 12833L), new FuzzOp.Fallocate(1, 3, 7828L, 124806L)),
+            Regression.ops("fallocate: a punch reaching past EOF stops at the block after EOF",
+                    new FuzzOp.Open(0, "h", CREATE, 0644), new FuzzOp.Fallocate(0, 0, 0, 5000),
+                    new FuzzOp.Fallocate(0, Sys.FALLOC_FL_KEEP_SIZE, 8192, 16384), new FuzzOp.Fallocate(0, 3, 100, 100000)),
             Regression.ops("fallocate: KEEP_SIZE blocks past EOF stay when a truncate grows the file",
                     new FuzzOp.Open(0, "h", CREATE, 0644), new FuzzOp.Fallocate(0, Sys.FALLOC_FL_KEEP_SIZE, 7314, 144886),
                     new FuzzOp.Truncate("h", 2257)));
