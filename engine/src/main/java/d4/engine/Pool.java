@@ -72,6 +72,8 @@ public final class Pool implements AutoCloseable {
     private final int copies;
     /** Blocks of every volume's data area. */
     private final long dataBlocks;
+    /** Leaves the free-space records take at most (seven 512-byte records to a leaf), plus one. */
+    private final long chunkLeaves;
     private final java.util.concurrent.atomic.AtomicLong repairedBlocks = new java.util.concurrent.atomic.AtomicLong();
     private List<String> spaceProblems = List.of();
     /** What an open with rebuildFreeSpace changed, until {@link #repairFreeSpace} reports it. */
@@ -105,6 +107,7 @@ public final class Pool implements AutoCloseable {
         this.copies = volumes.getFirst().superblock().copies();
         this.dataBlocks = volumes.stream().mapToLong(v -> v.superblock().dataEndBlock() - v.superblock().dataStartBlock())
                 .sum();
+        this.chunkLeaves = (dataBlocks / SpaceMap.CHUNK_BLOCKS + volumes.size()) / 7 + 1;
         this.buffers = buffers;
         this.flusher = Thread.ofPlatform().name("d4-flusher-" + name).daemon(true).unstarted(this::flushLoop);
     }
@@ -323,15 +326,21 @@ public final class Pool implements AutoCloseable {
         try (Pool pool = open(members, options)) {
             pool.evacuateVolume(n - 1, progress);
         }
-        try (Pool check = open(members, options.asReadOnly())) {
+        // Held open (read-only: it locks the volumes) until the counts are rewritten: a mount in
+        // between would allocate on the volume again.
+        Pool check = open(members, options.asReadOnly());
+        try {
             long left = check.space.usedBlocks(n - 1);
             if (left != 0) {
-                throw new IllegalStateException("volume " + removed + " still holds " + left + " blocks after its data moved");
+                throw new D4Exception.Corruption("volume " + removed + " still holds " + left + " blocks after its data"
+                        + " moved (space that nothing references: leaked); run d4 fsck --repair, then d4 volume remove again");
             }
-        }
-        rewriteSuperblock(members.get(indexOf(members, 0)), sbs.getFirst().withVolumeCount(n - 1));
-        for (int i = 1; i < n - 1; i++) {
-            rewriteSuperblock(members.get(indexOf(members, i)), sbs.get(i).withVolumeCount(n - 1));
+            rewriteSuperblock(members.get(indexOf(members, 0)), sbs.getFirst().withVolumeCount(n - 1));
+            for (int i = 1; i < n - 1; i++) {
+                rewriteSuperblock(members.get(indexOf(members, i)), sbs.get(i).withVolumeCount(n - 1));
+            }
+        } finally {
+            check.close();
         }
         wipeSuperblocks(removed, gone);
         LOG.log(Level.INFO, "pool {0}: volume {1} removed", gone.poolName(), removed);
@@ -363,7 +372,8 @@ public final class Pool implements AutoCloseable {
             toMove = space.usedBlocks(volume);
             space.retire(volume);
             long room = space.freeBlocks() - reserveBlocks();
-            if (toMove > room) {
+            // With two copies, moving an extent places both of its copies again.
+            if (toMove * copies > room) {
                 throw new D4Exception.NoSpace("volume " + volumes.get(volume).path() + " holds " + toMove * Limits.BLOCK_BYTES
                         + " bytes but the other volumes have room for " + Math.max(0, room) * Limits.BLOCK_BYTES
                         + ": free space or add a volume first");
@@ -374,16 +384,17 @@ public final class Pool implements AutoCloseable {
         long moved = 0;
         progress.accept(0L, toMove);
         for (ObjectId id : objectIds()) {
+            long cursor = 0;
             while (true) {
                 Txn t = begin();
                 try {
                     Extent on = null;
-                    if (index.exists(id.value())) {
-                        for (Extent e : index.extents(id.value(), 0, Long.MAX_VALUE)) {
-                            if (e.volume() == volume || e.mirrorVolume() == volume) {
-                                on = e;
-                                break;
-                            }
+                    // From the cursor on: extents before it were moved or are elsewhere (one pass per file).
+                    for (Extent e = index.exists(id.value()) ? index.nextExtent(id.value(), cursor) : null; e != null;
+                            e = index.nextExtent(id.value(), e.endLogicalBlock())) {
+                        if (e.volume() == volume || e.mirrorVolume() == volume) {
+                            on = e;
+                            break;
                         }
                     }
                     if (on == null) {
@@ -392,6 +403,7 @@ public final class Pool implements AutoCloseable {
                     t.relocate(id, on.logicalBlock(), on.endLogicalBlock());
                     t.commit();
                     moved += on.lengthBlocks();
+                    cursor = on.endLogicalBlock();
                 } finally {
                     t.close();
                 }
@@ -714,9 +726,9 @@ public final class Pool implements AutoCloseable {
             Superblock sb = v.superblock();
             if (sb.volumeIndex() >= count) {
                 throw new D4Exception.PoolUnavailable("volume " + v.path() + " (index " + sb.volumeIndex()
-                        + ") is no member of pool " + first.poolName() + " any more: it was removed (the pool has " + count
-                        + " volumes); d4 volume remove --pool " + first.poolName() + " " + v.path()
-                        + " finishes the removal");
+                        + ") is no member of pool " + first.poolName() + " (volume 0 counts " + count + " volumes): a d4"
+                        + " volume add of it was interrupted (run the same d4 volume add again to finish it), or it was"
+                        + " removed (d4 volume remove --pool " + first.poolName() + " " + v.path() + " finishes that)");
             }
         }
         for (int i = 0; i < volumes.size(); i++) {
@@ -792,6 +804,7 @@ public final class Pool implements AutoCloseable {
         d4.engine.meta.tree.Tree tree = d4.engine.meta.tree.Tree.open(pages, slot.treeRoot(), slot.generation(),
                 options.metadataCacheBytes());
         Index index = Index.open(tree);
+        index.setVolumeCount(volumes.size());
         long[] starts = volumes.stream().mapToLong(v -> v.superblock().dataStartBlock()).toArray();
         long[] ends = volumes.stream().mapToLong(v -> v.superblock().dataEndBlock()).toArray();
         SpaceMap space = new SpaceMap(starts, ends);
@@ -1516,8 +1529,9 @@ public final class Pool implements AutoCloseable {
      * what the commits until the checkpoint still change (it comes at {@link #DIRTY_PAGE_LIMIT}).
      */
     long reserveBlocks() {
-        // A leaf holds seven bitmap records; the pages above them are in the slack.
-        return index.tree().dirtyPages() + space.dirtyChunkCount() / 7 + 1 + slackBlocks();
+        // A changed bitmap chunk may dirty a leaf of its own (changes scattered over the volume),
+        // but the chunks' records fill at most one leaf per seven.
+        return index.tree().dirtyPages() + Math.min(space.dirtyChunkCount(), chunkLeaves) + slackBlocks();
     }
 
     /** {@link #CHECKPOINT_SLACK_BLOCKS}, or a 64th of the data area in small pools. */
@@ -1642,7 +1656,16 @@ public final class Pool implements AutoCloseable {
                 }
             }
         }
-        boolean due = journal.usedBytes() > journal.regionBytes() / 2 || index.tree().dirtyPages() > dirtyPageLimit();
+    }
+
+    /**
+     * After a commit (called by {@link Txn#commit} once it no longer owns its blocks): checkpoints
+     * when the journal is half full or many pages or bitmap chunks changed.
+     */
+    void checkpointIfDue() {
+        Invariant.check(lock.isWriteLockedByCurrentThread(), "checkpoint without the write lock");
+        boolean due = journal.usedBytes() > journal.regionBytes() / 2
+                || index.tree().dirtyPages() + space.dirtyChunkCount() > dirtyPageLimit();
         // Past these, a scrub walking the published tree makes the commit wait rather than let memory grow.
         boolean overdue = journal.usedBytes() > journal.regionBytes() / 4 * 3
                 || index.tree().dirtyPages() > 4 * dirtyPageLimit();
@@ -1969,6 +1992,10 @@ public final class Pool implements AutoCloseable {
                 }
             }
             closed = true;
+            // A scrub may still be walking the published tree without the pool lock: wait for it
+            // before the drives and buffers go.
+            checkpointGate.writeLock().lock();
+            checkpointGate.writeLock().unlock();
             for (Runnable release : List.<Runnable>of(journal::close, this::closeDrives, pages::close, buffers::close)) {
                 try {
                     release.run();

@@ -400,6 +400,9 @@ public final class Txn implements AutoCloseable {
                 pool.commit(List.copyOf(ops), allocated);
             }
             allocated.clear(); // now referenced by the committed extents
+            if (!ops.isEmpty()) {
+                pool.checkpointIfDue();
+            }
         } finally {
             finish();
         }

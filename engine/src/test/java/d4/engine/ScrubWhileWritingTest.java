@@ -104,7 +104,15 @@ class ScrubWhileWritingTest {
                             write(pool, id, 0, random(r, 1 + r.nextInt(200_000)));
                             live.add(id);
                         }
-                        commits.incrementAndGet();
+                        if (commits.incrementAndGet() % 500 == 0) {
+                            // A checkpoint that must run (as when the journal is full): it waits for the scrub.
+                            Txn holdsTheWriteLock = pool.begin();
+                            try {
+                                pool.checkpoint();
+                            } finally {
+                                holdsTheWriteLock.close();
+                            }
+                        }
                     }
                 } catch (Throwable t) {
                     synchronized (writerErrors) {
@@ -123,6 +131,12 @@ class ScrubWhileWritingTest {
                         problems.addAll(found);
                     }
                     scrubs[0]++;
+                    try {
+                        Thread.sleep(5); // a scrub of a real pool runs now and then: checkpoints get their turn
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        return;
+                    }
                 }
             });
             scrubber.join();

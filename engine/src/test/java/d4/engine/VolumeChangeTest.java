@@ -156,7 +156,8 @@ class VolumeChangeTest {
             ch.write(java.nio.ByteBuffer.wrap(oldV1Copy), 64 * MIB - BLOCK);
         }
         D4Exception.PoolUnavailable stale = assertThrows(D4Exception.PoolUnavailable.class, () -> open(v0, v1));
-        assertTrue(stale.getMessage().contains("no member of pool p any more"), stale.getMessage());
+        assertTrue(stale.getMessage().contains("is no member of pool p") && stale.getMessage().contains("d4 volume remove"),
+                stale.getMessage());
         Pool.removeVolume(List.of(v0, v1), v1, Pools.QUIET, (a, b) -> { });
         assertFalse(Superblock.hasMagic(Pools.readFile(v1, 0, BLOCK)));
         try (Pool pool = open(v0)) {

@@ -290,8 +290,10 @@ public final class SpaceMap {
                     + " its data area used: the metadata is damaged; run d4 fsck");
         }
         BitSet target = used[volume];
-        Invariant.check(target.nextSetBit(from) < 0 || target.nextSetBit(from) >= from + CHUNK_BLOCKS,
-                "chunk %d of volume %d loaded twice", chunk, volume);
+        if (target.nextSetBit(from) >= 0 && target.nextSetBit(from) < from + CHUNK_BLOCKS) {
+            throw new D4Exception.Corruption("the free-space record of chunk " + chunk + " of volume " + volume
+                    + " appears twice: the metadata is damaged; run d4 fsck");
+        }
         for (int b = bits.nextSetBit(0); b >= 0; b = bits.nextSetBit(b + 1)) {
             target.set(from + b);
         }

@@ -43,6 +43,8 @@ public final class Index {
     private final Tree tree;
     private long nextObjectId;
     private long objectCount;
+    /** Volumes of the pool: an extent naming another is damage (Integer.MAX_VALUE until told). */
+    private int volumeCount = Integer.MAX_VALUE;
 
     private Index(Tree tree, long nextObjectId, long objectCount) {
         this.tree = tree;
@@ -74,6 +76,11 @@ public final class Index {
 
     public Tree tree() {
         return tree;
+    }
+
+    /** Tells the index how many volumes the pool has, so that an extent naming another reads as damage. */
+    public void setVolumeCount(int volumes) {
+        this.volumeCount = volumes;
     }
 
     public long nextObjectId() {
@@ -245,7 +252,7 @@ public final class Index {
         return decodeExtent(id, floor.get());
     }
 
-    private static Extent decodeExtent(long id, Entry e) {
+    private Extent decodeExtent(long id, Entry e) {
         byte[] k = e.key();
         if (k.length != 17) {
             throw new D4Exception.Corruption("an extent key of object " + id + " is " + k.length
@@ -256,6 +263,11 @@ public final class Index {
         if (x.logicalBlock() != getLong(k, 9) || d.remaining() != 0) {
             throw new D4Exception.Corruption("the extent record of object " + id + " at block " + getLong(k, 9)
                     + " does not match its key: the metadata is damaged; run d4 fsck");
+        }
+        if (x.volume() >= volumeCount || x.mirrorVolume() >= volumeCount) {
+            throw new D4Exception.Corruption("the extent record of object " + id + " at block " + x.logicalBlock()
+                    + " names volume " + Math.max(x.volume(), x.mirrorVolume()) + " of a pool of " + volumeCount
+                    + ": the metadata is damaged; run d4 fsck");
         }
         return x;
     }

@@ -773,7 +773,11 @@ public final class Tree {
         }
         for (int i = 0; i < Page.count(p); i++) {
             if (Page.kind(p, i) == Page.KIND_OVERFLOW) {
+                int left = Page.valueLength(p, i) / Page.USABLE_BYTES + 1; // a longer chain loops or is damaged
                 for (long o = Page.overflowFirst(p, i); o != 0; ) {
+                    if (left-- == 0) {
+                        throw corruption(o, "the overflow chain is longer than its value");
+                    }
                     byte[] page = peek(o);
                     if (Page.type(page) != Page.OVERFLOW) {
                         throw corruption(o, "it is a " + Page.typeName(Page.type(page)) + " inside an overflow chain");
