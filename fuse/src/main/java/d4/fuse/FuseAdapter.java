@@ -437,7 +437,8 @@ public final class FuseAdapter extends FuseStubFS {
     @Override
     public int chown(String path, long uid, long gid) {
         return call(Op.CHOWN, path, () -> {
-            fs.chown(path, (int) uid, (int) gid); // (uid_t) -1 arrives as 0xffffffff: the cast restores -1
+            Writer w = writer(); // the setgid rule needs the caller and its groups
+            fs.chown(path, (int) uid, (int) gid, w.caller(), w.inGroup()); // (uid_t) -1 arrives as 0xffffffff
             return 0;
         });
     }

@@ -237,6 +237,11 @@ class DiffFuzzIT {
             Regression.ops("fallocate: a punch reaching past EOF stops at the block after EOF",
                     new FuzzOp.Open(0, "h", CREATE, 0644), new FuzzOp.Fallocate(0, 0, 0, 5000),
                     new FuzzOp.Fallocate(0, Sys.FALLOC_FL_KEEP_SIZE, 8192, 16384), new FuzzOp.Fallocate(0, 3, 100, 100000)),
+            // Found by the same run: chown by a caller outside the file's group clears setgid even
+            // without group-exec (Linux 6.x setattr_should_drop_sgid), which FUSE leaves to d4.
+            Regression.ops("chown: setgid without group-exec goes when the caller is not in the file's group",
+                    new FuzzOp.AsUser(4321, 100), new FuzzOp.Mkdir("b", 06711), new FuzzOp.Mknod("b/c", 016540, 0L),
+                    new FuzzOp.AsUser(4321, 4321), new FuzzOp.Chown("b/c", 4321, 4321, true)),
             Regression.ops("fallocate: KEEP_SIZE blocks past EOF stay when a truncate grows the file",
                     new FuzzOp.Open(0, "h", CREATE, 0644), new FuzzOp.Fallocate(0, Sys.FALLOC_FL_KEEP_SIZE, 7314, 144886),
                     new FuzzOp.Truncate("h", 2257)));
