@@ -1618,6 +1618,7 @@ public final class Pool implements AutoCloseable {
     void commit(List<Op> ops, List<Run> uncommitted) {
         Invariant.check(lock.isWriteLockedByCurrentThread(), "commit without the write lock");
         checkWritable();
+        checkMetadataRoom(ops);
         long seq = journal.append(ops);
         if (seq < 0) {
             checkpoint(uncommitted);
@@ -1654,6 +1655,40 @@ public final class Pool implements AutoCloseable {
                 for (Run r : freed) {
                     pendingFrees.add(new PendingFree(epoch, seq, r));
                 }
+            }
+        }
+    }
+
+    /**
+     * A commit that only adds metadata (new objects or entries, nothing removed or released) is
+     * refused with NoSpace once free space falls below what the next checkpoint needs, with half of
+     * the slack kept back: otherwise creates on a full pool could leave no room to write the pages
+     * they changed, and the pool could not even be opened again (every open checkpoints). Data
+     * writes are held to the whole reserve by allocation; removals, renames and deletes always pass.
+     */
+    private void checkMetadataRoom(List<Op> ops) {
+        boolean grows = false;
+        for (Op op : ops) {
+            switch (op) {
+                case Op.CreateObject c -> grows = true;
+                case Op.PutEntry p -> grows = true;
+                case Op.RemoveEntry r -> {
+                    return;
+                }
+                case Op.DeleteObject d -> {
+                    return;
+                }
+                case Op.UnmapRange u -> {
+                    return;
+                }
+                default -> { }
+            }
+        }
+        long floor = index.tree().dirtyPages() + Math.min(space.dirtyChunkCount(), chunkLeaves) + slackBlocks() / 2;
+        if (grows && space.freeBlocks() < floor) {
+            syncLocked(); // frees awaiting their commit may make the room
+            if (space.freeBlocks() < floor) {
+                throw new D4Exception.NoSpace("the pool is full: free space by deleting files, or add a volume");
             }
         }
     }

@@ -94,6 +94,56 @@ class NoSpaceTest {
         }
     }
 
+    /**
+     * A pool filled with data and then with metadata alone (objects and entries, no data) refuses
+     * the creates with NoSpace before the next checkpoint would lack room: it closes, opens again
+     * (every open checkpoints) and takes a delete.
+     */
+    @Test
+    void createsOnAFullPoolStopBeforeTheCheckpointLacksRoom() {
+        Path v = Pools.formatOne(dir, "p");
+        List<ObjectId> objects = new ArrayList<>();
+        try (Pool pool = open(v)) {
+            while (true) {
+                ObjectId id = create(pool);
+                try {
+                    write(pool, id, 0, new byte[(int) MIB]);
+                    objects.add(id);
+                } catch (D4Exception.NoSpace e) {
+                    break;
+                }
+            }
+            int created = 0;
+            D4Exception.NoSpace full = null;
+            for (int i = 0; i < 200_000 && full == null; i++) {
+                try (Txn t = pool.begin()) {
+                    ObjectId id = t.create(utf8("metadata only " + "x".repeat(200)));
+                    t.putEntry(ObjectId.POOL, utf8(String.format("name-%07d", i)), utf8(id.value() + " " + "y".repeat(300)));
+                    t.commit();
+                    created++;
+                } catch (D4Exception.NoSpace e) {
+                    full = e;
+                }
+            }
+            assertTrue(full != null, "a 64 MiB pool cannot take 200,000 more objects");
+            assertTrue(created > 0, "some creates fit in the slack");
+            assertFalse(pool.failure().isPresent(), "NoSpace is not fatal: " + pool.failure());
+            try (Txn t = pool.begin()) { // a rename (an entry removed, one put) passes on a full pool
+                t.removeEntry(ObjectId.POOL, utf8("name-0000000"));
+                t.putEntry(ObjectId.POOL, utf8("renamed"), utf8("moved"));
+                t.commit();
+            }
+        }
+        try (Pool pool = open(v)) { // the open's checkpoint found room
+            assertEquals(List.of(), pool.checkInvariants());
+            Pools.delete(pool, objects.removeLast());
+            pool.sync();
+        }
+        try (Pool pool = open(v)) {
+            assertEquals(List.of(), pool.checkInvariants());
+        }
+    }
+
     @Test
     void deleteWithoutExplicitSyncFreesSpaceForTheNextWrite() {
         // allocateData syncs once to release pending frees before reporting ENOSPC.
