@@ -189,8 +189,11 @@ public final class Pool implements AutoCloseable {
     // ------------------------------------------------------------------------------------------
     // Adding and removing volumes
 
+    /** A member of a closed pool: its path and superblock. */
+    private record Member(Path path, Superblock superblock) {}
+
     /** Reads and checks the superblocks of a closed pool's members, in index order. */
-    private static List<Superblock> memberSuperblocks(List<Path> members) {
+    private static List<Member> memberSuperblocks(List<Path> members) {
         List<Superblock> sbs = new ArrayList<>();
         for (Path p : members) {
             sbs.add(readSuperblock(p));
@@ -211,7 +214,7 @@ public final class Pool implements AutoCloseable {
                         + " d4 volume list");
             }
         }
-        return order.stream().map(sbs::get).toList();
+        return order.stream().map(i -> new Member(members.get(i), sbs.get(i))).toList();
     }
 
     /** Writes a superblock to both of its places on a volume: the copy first, then the primary (see docs/format.md). */
@@ -237,17 +240,17 @@ public final class Pool implements AutoCloseable {
      * Returns the new volume's superblock.
      */
     public static Superblock addVolume(List<Path> members, VolumeSpec spec, PoolOptions options) {
-        List<Superblock> sbs = memberSuperblocks(members);
+        List<Member> sbs = memberSuperblocks(members);
         Pool held = open(members, options.asReadOnly());
         try {
-            return addVolume(members, sbs, spec);
+            return addVolume(sbs, spec);
         } finally {
             held.close();
         }
     }
 
-    private static Superblock addVolume(List<Path> members, List<Superblock> sbs, VolumeSpec spec) {
-        Superblock zero = sbs.getFirst();
+    private static Superblock addVolume(List<Member> sbs, VolumeSpec spec) {
+        Superblock zero = sbs.getFirst().superblock();
         int n = sbs.size();
         long size = spec.sizeBytes() / Limits.BLOCK_BYTES * Limits.BLOCK_BYTES;
         Superblock existing = null;
@@ -272,21 +275,11 @@ public final class Pool implements AutoCloseable {
                     zero.createdEpochMillis(), zero.poolName(), zero.copies());
             createVolumeFile(spec.path(), added);
         }
-        rewriteSuperblock(members.get(indexOf(members, 0)), zero.withVolumeCount(n + 1));
-        for (int i = 1; i < n; i++) {
-            rewriteSuperblock(members.get(indexOf(members, i)), sbs.get(i).withVolumeCount(n + 1));
+        for (Member m : sbs) { // volume 0 first: its count is the commit point
+            rewriteSuperblock(m.path(), m.superblock().withVolumeCount(n + 1));
         }
         LOG.log(Level.INFO, "pool {0}: volume {1} added as volume {2}", zero.poolName(), spec.path(), String.valueOf(n));
         return added;
-    }
-
-    private static int indexOf(List<Path> members, int volumeIndex) {
-        for (int i = 0; i < members.size(); i++) {
-            if (readSuperblock(members.get(i)).volumeIndex() == volumeIndex) {
-                return i;
-            }
-        }
-        throw new IllegalStateException("no member has index " + volumeIndex);
     }
 
     /**
@@ -306,10 +299,11 @@ public final class Pool implements AutoCloseable {
             LOG.log(Level.INFO, "pool {0}: volume {1} removed (finishing an interrupted removal)", gone.poolName(), removed);
             return;
         }
-        List<Superblock> sbs = memberSuperblocks(members);
+        List<Member> sbs = memberSuperblocks(members);
         int n = sbs.size();
-        if (!gone.poolUuid().equals(sbs.getFirst().poolUuid())) {
-            throw new D4Exception.InvalidArgument(removed + " is not a volume of pool " + sbs.getFirst().poolName());
+        if (!gone.poolUuid().equals(sbs.getFirst().superblock().poolUuid())) {
+            throw new D4Exception.InvalidArgument(removed + " is not a volume of pool "
+                    + sbs.getFirst().superblock().poolName());
         }
         if (gone.volumeIndex() == 0) {
             throw new D4Exception.InvalidArgument(removed + " is volume 0 of pool " + gone.poolName() + ": it holds the"
@@ -335,9 +329,8 @@ public final class Pool implements AutoCloseable {
                 throw new D4Exception.Corruption("volume " + removed + " still holds " + left + " blocks after its data"
                         + " moved (space that nothing references: leaked); run d4 fsck --repair, then d4 volume remove again");
             }
-            rewriteSuperblock(members.get(indexOf(members, 0)), sbs.getFirst().withVolumeCount(n - 1));
-            for (int i = 1; i < n - 1; i++) {
-                rewriteSuperblock(members.get(indexOf(members, i)), sbs.get(i).withVolumeCount(n - 1));
+            for (Member m : sbs.subList(0, n - 1)) { // volume 0 first: its count is the commit point
+                rewriteSuperblock(m.path(), m.superblock().withVolumeCount(n - 1));
             }
         } finally {
             check.close();
