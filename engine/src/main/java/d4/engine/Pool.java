@@ -91,6 +91,18 @@ public final class Pool implements AutoCloseable {
 
     private volatile boolean closed;
     private volatile Throwable failure;
+
+    /**
+     * Blocks of writes staged outside the write lock ({@link #stage}) that no transaction has taken
+     * yet: checkpoints store them as free, checks count them as in use. Guarded by itself; added to
+     * and removed from only under the pool's lock (read or write), so that a checkpoint, which holds
+     * the write lock, sees every block either here or referenced by the tree.
+     */
+    private final java.util.Set<Run> staged = new java.util.HashSet<>();
+
+    /** Stages copying data now: close waits for them before the drives and buffers go. */
+    private final java.util.concurrent.atomic.AtomicInteger stagesInFlight = new java.util.concurrent.atomic.AtomicInteger();
+    private volatile boolean closing;
     private final Thread flusher;
 
     private Pool(String name, UUID uuid, List<Volume> volumes, Index index, VolumePages pages, IoBuffers buffers,
@@ -374,6 +386,7 @@ public final class Pool implements AutoCloseable {
         } finally {
             lock.writeLock().unlock();
         }
+        awaitStagedOff(volume);
         long moved = 0;
         progress.accept(0L, toMove);
         for (ObjectId id : objectIds()) {
@@ -414,6 +427,33 @@ public final class Pool implements AutoCloseable {
             lock.writeLock().unlock();
         }
         progress.accept(toMove, toMove);
+    }
+
+    /**
+     * Waits until no staged write holds blocks on {@code volume} (retired, so no new one can): each
+     * is committed, and so moved by the evacuation that follows, or discarded. Staged writes last as
+     * long as a device write.
+     */
+    private void awaitStagedOff(int volume) {
+        long deadline = System.nanoTime() + 60_000_000_000L;
+        while (true) {
+            synchronized (staged) {
+                if (staged.stream().noneMatch(r -> r.volume() == volume)) {
+                    return;
+                }
+            }
+            if (System.nanoTime() > deadline) {
+                throw new D4Exception.DriveFailure("writes to volume " + volumes.get(volume).path()
+                        + " did not finish within 60 s; run the command again", null);
+            }
+            try {
+                Thread.sleep(1);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new D4Exception.DriveFailure("interrupted while waiting for writes to volume "
+                        + volumes.get(volume).path(), e);
+            }
+        }
     }
 
     static void checkPoolName(String name) {
@@ -1147,6 +1187,11 @@ public final class Pool implements AutoCloseable {
             }
         }
         index.forEachRun((id, run) -> mark.accept(run, "object " + id));
+        synchronized (staged) {
+            for (Run r : staged) {
+                mark.accept(r, "a write being staged");
+            }
+        }
         return referenced;
     }
 
@@ -1482,6 +1527,155 @@ public final class Pool implements AutoCloseable {
     // ------------------------------------------------------------------------------------------
     // Writes
 
+    /**
+     * Writes {@code src} at {@code offset} of an object to newly allocated blocks, holding the pool's
+     * lock (shared) only to allocate and to read the old content of partial end blocks: the device
+     * writes of concurrent writers overlap, and readers are not held up by them. A transaction then
+     * maps the blocks with {@link Txn#write(StagedWrite)}; close the result in every case (it frees
+     * the blocks unless a transaction took them). The caller keeps {@code src} valid until then.
+     *
+     * @throws D4Exception.NoSpace when the pool has no room; nothing of this write is kept
+     */
+    public StagedWrite stage(ObjectId id, long offset, MemorySegment src) {
+        long length = src.byteSize();
+        if (offset < 0 || offset > Limits.MAX_OBJECT_BYTES - length) {
+            throw new D4Exception.InvalidArgument("write of " + length + " bytes at " + offset + " is beyond the largest object");
+        }
+        StagedWrite s = new StagedWrite(this, id, offset, src);
+        if (length == 0) {
+            return s;
+        }
+        stagesInFlight.incrementAndGet();
+        try {
+            if (closing) {
+                throw new D4Exception.PoolClosed("pool " + name + " is closing");
+            }
+            long end = offset + length;
+            long endBlock = (end + Limits.BLOCK_BYTES - 1) / Limits.BLOCK_BYTES;
+            int chunkBlocks = Math.min(Limits.IO_CHUNK_BYTES / Limits.BLOCK_BYTES, Limits.MAX_EXTENT_BLOCKS);
+            MemorySegment buf = buffers.take();
+            try {
+                for (long block = offset / Limits.BLOCK_BYTES; block < endBlock; ) {
+                    long runStartByte = block * Limits.BLOCK_BYTES;
+                    StagedWrite.Piece piece;
+                    MemorySegment data;
+                    lock.readLock().lock();
+                    try {
+                        checkWritable();
+                        if (!index.exists(id.value())) {
+                            throw new D4Exception.ObjectNotFound(id);
+                        }
+                        Placement run = allocatePlacement((int) Math.min(endBlock - block, chunkBlocks));
+                        piece = new StagedWrite.Piece(block, run, new int[run.lengthBlocks()]);
+                        s.pieces.add(piece);
+                        synchronized (staged) {
+                            staged.add(run.primary());
+                            if (run.mirror() != null) {
+                                staged.add(run.mirror());
+                            }
+                        }
+                        data = buf.asSlice(0, (long) run.lengthBlocks() * Limits.BLOCK_BYTES);
+                        long runEnd = block + run.lengthBlocks();
+                        long size = index.sizeBytes(id.value());
+                        if (offset > runStartByte) {
+                            stageOld(s, block, size, data.asSlice(0, Limits.BLOCK_BYTES));
+                        }
+                        if (end < runEnd * Limits.BLOCK_BYTES && !(offset > runStartByte && run.lengthBlocks() == 1)) {
+                            stageOld(s, runEnd - 1, size,
+                                    data.asSlice((long) (run.lengthBlocks() - 1) * Limits.BLOCK_BYTES, Limits.BLOCK_BYTES));
+                        }
+                    } finally {
+                        lock.readLock().unlock();
+                    }
+                    long runEndByte = runStartByte + data.byteSize();
+                    long copyFrom = Math.max(offset, runStartByte);
+                    long copyTo = Math.min(end, runEndByte);
+                    MemorySegment.copy(src, copyFrom - offset, data, copyFrom - runStartByte, copyTo - copyFrom);
+                    int[] crcs = Txn.checksums(data, piece.crcs().length);
+                    System.arraycopy(crcs, 0, piece.crcs(), 0, crcs.length);
+                    writePlacement(piece.placement(), data);
+                    block += piece.crcs().length;
+                }
+            } finally {
+                buffers.give(buf);
+            }
+            return s;
+        } catch (RuntimeException e) {
+            discardStaged(s);
+            throw e;
+        } finally {
+            stagesInFlight.decrementAndGet();
+        }
+    }
+
+    /** Reads a partial end block's old content (zeros past the end or in a hole) and notes its source. */
+    private void stageOld(StagedWrite s, long block, long size, MemorySegment dst) {
+        StagedWrite.OldBlock old = StagedWrite.OldBlock.of(block, size, index.extents(s.id().value(), block, block + 1));
+        s.oldBlocks.add(old);
+        if (old.volume() < 0) {
+            dst.fill((byte) 0);
+        } else {
+            readBlocks(s.id(), block, block + 1, dst);
+        }
+    }
+
+    /**
+     * With the write lock: whether the partial end blocks of a staged write still have the content it
+     * merged (their mapping is unchanged), so that mapping its blocks loses no concurrent change.
+     */
+    boolean stagedStillValid(StagedWrite s) {
+        long id = s.id().value();
+        if (!index.exists(id)) {
+            throw new D4Exception.ObjectNotFound(s.id());
+        }
+        long size = index.sizeBytes(id);
+        for (StagedWrite.OldBlock old : s.oldBlocks) {
+            long b = old.logicalBlock();
+            if (!StagedWrite.OldBlock.of(b, size, index.extents(id, b, b + 1)).equals(old)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** With the write lock: a transaction takes a staged write's blocks (it frees them if it does not commit). */
+    List<Run> adoptStaged(StagedWrite s) {
+        Invariant.check(lock.isWriteLockedByCurrentThread(), "staged blocks taken without the write lock");
+        List<Run> runs = s.handOver();
+        synchronized (staged) {
+            for (Run r : runs) {
+                if (!staged.remove(r)) {
+                    throw new IllegalStateException("d4 invariant violated: staged run " + r + " is not in the pool's staged set");
+                }
+            }
+        }
+        return runs;
+    }
+
+    /** Frees a staged write's blocks (nothing references them). */
+    void discardStaged(StagedWrite s) {
+        if (s.handedOver()) {
+            return;
+        }
+        List<Run> runs = s.handOver();
+        // Under the lock: a checkpoint sees each block either staged or free, never used and unowned.
+        lock.readLock().lock();
+        try {
+            synchronized (staged) {
+                for (Run r : runs) {
+                    if (!staged.remove(r)) {
+                        throw new IllegalStateException("d4 invariant violated: staged run " + r + " is not in the pool's staged set");
+                    }
+                }
+            }
+            for (Run r : runs) {
+                space.free(r);
+            }
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
     /** Starts a transaction; it holds the pool's write lock until it commits or closes. */
     public Txn begin() {
         lock.writeLock().lock();
@@ -1770,7 +1964,11 @@ public final class Pool implements AutoCloseable {
         Invariant.check(lock.isWriteLockedByCurrentThread(), "checkpoint without the write lock");
         checkpointGate.writeLock().lock();
         try {
-            checkpointOrNoSpace(uncommitted);
+            List<Run> notReferenced = new ArrayList<>(uncommitted);
+            synchronized (staged) {
+                notReferenced.addAll(staged);
+            }
+            checkpointOrNoSpace(notReferenced);
         } catch (D4Exception.NoSpace e) {
             throw e; // nothing was published: the previous slot and the journal still hold everything
         } catch (RuntimeException e) {
@@ -2005,6 +2203,14 @@ public final class Pool implements AutoCloseable {
             flusher.join(60_000);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        }
+        // New stages now refuse (they check closing after counting themselves in); wait for the
+        // ones copying data, which hold a buffer and may be writing to a drive.
+        closing = true;
+        long deadline = System.nanoTime() + 60_000_000_000L;
+        while (stagesInFlight.get() > 0 && System.nanoTime() < deadline) {
+            Thread.onSpinWait();
+            Thread.yield();
         }
         lock.writeLock().lock();
         Throwable error = null;

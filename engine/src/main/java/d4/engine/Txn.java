@@ -145,6 +145,33 @@ public final class Txn implements AutoCloseable {
     }
 
     /**
+     * Maps the blocks of a write staged by {@link Pool#stage} (its data is already on them). When the
+     * partial blocks at its ends have changed since it was staged, its blocks are discarded and the
+     * write is made again here, under the lock, from its source. Counts as this transaction's data
+     * change of the object, as {@link #write(ObjectId, long, MemorySegment)} does.
+     */
+    public void write(StagedWrite staged) {
+        open();
+        ObjectId id = staged.id();
+        long length = staged.source().byteSize();
+        if (length == 0 || !pool.stagedStillValid(staged)) {
+            pool.discardStaged(staged);
+            write(id, staged.offset(), staged.source());
+            return;
+        }
+        beginDataChange(id);
+        long oldSize = pool.index().sizeBytes(id.value());
+        allocated.addAll(pool.adoptStaged(staged));
+        for (StagedWrite.Piece p : staged.pieces) {
+            ops.add(new Op.PutExtent(id.value(), p.placement().extent(p.logicalBlock(), p.crcs())));
+        }
+        long end = staged.offset() + length;
+        if (end > oldSize) {
+            ops.add(new Op.SetSize(id.value(), end));
+        }
+    }
+
+    /**
      * Moves the mapped blocks of logical range [fromBlock, toBlock) of an object to newly allocated
      * blocks (every copy), with the same bytes and checksums: how data leaves a volume being removed.
      * The range must be fully mapped (holes are not filled). Size and times do not change.
@@ -183,7 +210,7 @@ public final class Txn implements AutoCloseable {
         }
     }
 
-    private static int[] checksums(MemorySegment data, int blocks) {
+    static int[] checksums(MemorySegment data, int blocks) {
         int[] crcs = new int[blocks];
         CRC32C crc = new CRC32C();
         for (int i = 0; i < blocks; i++) {

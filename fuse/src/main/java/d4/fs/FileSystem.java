@@ -6,6 +6,7 @@ import d4.engine.ObjectId;
 import d4.engine.ObjectInfo;
 import d4.engine.Pool;
 import d4.engine.PoolInfo;
+import d4.engine.StagedWrite;
 import d4.engine.Txn;
 import java.lang.System.Logger.Level;
 import java.lang.foreign.MemorySegment;
@@ -872,12 +873,28 @@ public final class FileSystem {
         if (offset < 0) {
             throw new FsException(FsError.INVALID, "negative offset");
         }
-        try (Txn t = pool.begin()) {
-            Inode i = inode(id);
-            if (i.isDirectory()) {
-                throw new FsException(FsError.IS_DIRECTORY, "write to a directory");
+        if (append) {
+            try (Txn t = pool.begin()) {
+                Inode i = inode(id);
+                if (i.isDirectory()) {
+                    throw new FsException(FsError.IS_DIRECTORY, "write to a directory");
+                }
+                t.write(new ObjectId(id), i.sizeBytes(), src);
+                Timestamp now = Timestamp.now();
+                Inode changed = dropSetgid(i, caller, inGroup);
+                t.setAttrs(new ObjectId(id), changed.withTimes(i.atime(), now, now).encodeAttrs());
+                t.commit();
+                return (int) src.byteSize();
             }
-            t.write(new ObjectId(id), append ? i.sizeBytes() : offset, src);
+        }
+        if (inode(id).isDirectory()) {
+            throw new FsException(FsError.IS_DIRECTORY, "write to a directory");
+        }
+        // The data goes to the drive before the write lock is taken (see Pool.stage): concurrent
+        // writers overlap their device writes, and the transaction only maps the blocks.
+        try (StagedWrite staged = pool.stage(new ObjectId(id), offset, src); Txn t = pool.begin()) {
+            Inode i = inode(id);
+            t.write(staged);
             Timestamp now = Timestamp.now();
             Inode changed = dropSetgid(i, caller, inGroup);
             t.setAttrs(new ObjectId(id), changed.withTimes(i.atime(), now, now).encodeAttrs());
