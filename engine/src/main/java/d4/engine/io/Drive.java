@@ -1,5 +1,6 @@
 package d4.engine.io;
 
+import d4.engine.D4Exception;
 import java.lang.foreign.MemorySegment;
 
 /**
@@ -27,6 +28,43 @@ public interface Drive extends AutoCloseable {
 
     /** Writes all of {@code src} at {@code offsetBytes}. Durable only after {@link #flush()}. */
     void write(long offsetBytes, MemorySegment src);
+
+    /**
+     * Runs every request of {@code batch}, as many at once as the drive can, and returns once all
+     * have completed, so that their buffers may be reused. Each request is checked as
+     * {@link #read}/{@link #write} check theirs before any is started: one bad request (a bug) and
+     * none runs. When some requests fail, the others still run to completion; then the failure of
+     * the first failed request in batch order is thrown (DriveFailure, or NoSpace), and the data of
+     * the others is as their success says. Writes are durable only after {@link #flush()}.
+     *
+     * <p>This default runs them one after another through read and write, which is all a drive
+     * with synchronous calls can do (and keeps a wrapping drive's own read and write in the path).
+     */
+    default void submit(IoBatch batch) {
+        batch.checkAll(this);
+        batch.begin();
+        try {
+            RuntimeException first = null;
+            for (int i = 0; i < batch.size(); i++) {
+                try {
+                    if (batch.isWrite(i)) {
+                        write(batch.offsetBytes(i), batch.segment(i));
+                    } else {
+                        read(batch.offsetBytes(i), batch.segment(i));
+                    }
+                } catch (D4Exception.DriveFailure | D4Exception.NoSpace e) {
+                    if (first == null) {
+                        first = e;
+                    }
+                }
+            }
+            if (first != null) {
+                throw first;
+            }
+        } finally {
+            batch.end();
+        }
+    }
 
     /** Makes every write that completed before this call durable. */
     void flush();

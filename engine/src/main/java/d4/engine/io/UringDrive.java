@@ -35,6 +35,11 @@ import java.util.concurrent.locks.LockSupport;
  * read on an eventfd lets callers wake it with one write. Short transfers and EINTR/EAGAIN are
  * resubmitted for the rest; errors travel back in the slot as -errno.
  *
+ * <p>{@link #submit(IoBatch)} hands over many requests at once: their slots are chained, so the
+ * ring thread takes the whole wave from one queue entry and submits it in one io_uring_submit, and
+ * the caller waits once, for the wave's last completion (the ring thread counts the wave down and
+ * wakes it only then). That is how one thread keeps N requests in flight, as fio's iodepth does.
+ *
  * <p>Flushes are group commits: every flush that arrives while an fsync is in flight waits for one
  * more fsync, issued once the current one completes, so N concurrent flushers cost at most two
  * device flushes, not N.
@@ -82,6 +87,12 @@ public final class UringDrive implements Drive {
     private static final AtomicInteger NEXT_CPU = new AtomicInteger();
     private static final AtomicBoolean PIN_WARNED = new AtomicBoolean();
 
+    /**
+     * The most request slots one batch holds at a time: a larger batch goes in waves, and single
+     * callers (the journal's flush among them) always find a slot while a checkpoint's batch runs.
+     */
+    private static final int MAX_WAVE = SLOTS / 2;
+
     /** One request; slots are allocated once and reused, so an I/O allocates nothing. */
     private static final class Request {
         int op;
@@ -92,6 +103,13 @@ public final class UringDrive implements Drive {
         int result;
         volatile int state; // 0 pending, 1 done
         volatile Thread waiter;
+        /** The batch this request belongs to (its caller waits on the batch, not here), or null. */
+        IoBatch batch;
+        /**
+         * The next slot of the same batch wave, or -1: a wave is handed over as one queue entry (its
+         * first slot), so the ring thread takes all of it at once and submits it in one call.
+         */
+        int next = -1;
     }
 
     private final Path path;
@@ -342,7 +360,7 @@ public final class UringDrive implements Drive {
 
     private void execute(int op, long offset, long address, int length) {
         if (closing) {
-            throw new D4Exception.DriveFailure("volume " + path + " is closed", null);
+            throw closedFailure();
         }
         int idx;
         while ((idx = free.poll()) < 0) {
@@ -356,6 +374,8 @@ public final class UringDrive implements Drive {
         r.transferred = 0;
         r.result = 0;
         r.state = 0;
+        r.batch = null;
+        r.next = -1;
         while (!submitted.offer(idx)) {
             Thread.yield(); // cannot happen: the queue holds every slot
         }
@@ -391,6 +411,161 @@ public final class UringDrive implements Drive {
         }
     }
 
+    /**
+     * Puts the batch's requests in the ring together, in waves of at most {@link #MAX_WAVE} slots
+     * (fewer when other callers hold slots): each wave is one hand-over, one wake-up of the ring
+     * thread at most, one io_uring_submit, and one wait for its last completion. Buffers the ring
+     * cannot use directly (on the heap, misaligned) are bounced one by one afterwards, as read and
+     * write do; d4's own batches never have them.
+     */
+    @Override
+    public void submit(IoBatch batch) {
+        batch.checkAll(this);
+        batch.begin();
+        try {
+            runBatch(batch);
+        } finally {
+            batch.end();
+        }
+    }
+
+    /** Marks in {@link IoBatch#slots}: no I/O at all (zero bytes), or to be bounced after the waves. */
+    private static final int NO_SLOT = -1;
+
+    private static final int BOUNCE = -2;
+
+    private void runBatch(IoBatch batch) {
+        int n = batch.size();
+        D4Exception first = null;
+        int firstIndex = n;
+        int i = 0;
+        while (i < n) {
+            if (closing) {
+                if (first == null) { // nothing from i on is started, and the bounced ones would fail alike
+                    first = closedFailure();
+                    firstIndex = i;
+                }
+                n = i;
+                break;
+            }
+            int waveStart = i;
+            int head = -1;
+            int tail = -1;
+            int count = 0;
+            while (i < n && count < MAX_WAVE) {
+                MemorySegment s = batch.segment(i);
+                if (s.byteSize() == 0 || !usable(s)) {
+                    batch.slots[i++] = s.byteSize() == 0 ? NO_SLOT : BOUNCE;
+                    continue;
+                }
+                int idx = free.poll();
+                if (idx < 0) {
+                    if (count > 0) {
+                        break; // run what we hold rather than wait for more
+                    }
+                    Thread.yield(); // every slot taken by others: rare, and bounded by the slot count
+                    continue;
+                }
+                Request r = slots[idx];
+                r.op = batch.isWrite(i) ? OP_WRITE : OP_READ;
+                r.offset = batch.offsetBytes(i);
+                r.address = s.address();
+                r.length = (int) s.byteSize();
+                r.transferred = 0;
+                r.result = 0;
+                r.state = 0;
+                r.batch = batch;
+                r.next = -1;
+                if (tail < 0) {
+                    head = idx;
+                } else {
+                    slots[tail].next = idx;
+                }
+                tail = idx;
+                batch.slots[i++] = idx;
+                count++;
+            }
+            if (count == 0) {
+                continue;
+            }
+            batch.pending.set(count); // before the hand-over: the ring thread counts it down
+            while (!submitted.offer(head)) {
+                Thread.yield(); // cannot happen: the queue holds every slot
+            }
+            if (sleeping) {
+                Libc.eventfdSignal(eventFd);
+            }
+            awaitWave(batch, waveStart, i);
+            for (int k = waveStart; k < i; k++) {
+                int idx = batch.slots[k];
+                if (idx < 0) {
+                    continue;
+                }
+                Request r = slots[idx];
+                int result = r.result;
+                r.batch = null;
+                free.offer(idx);
+                if (result < 0 && first == null) {
+                    first = failure(r.op, r.offset, r.length, -result);
+                    firstIndex = k;
+                }
+            }
+        }
+        for (int k = 0; k < n; k++) {
+            if (batch.slots[k] == BOUNCE) {
+                try {
+                    if (batch.isWrite(k)) {
+                        write(batch.offsetBytes(k), batch.segment(k));
+                    } else {
+                        read(batch.offsetBytes(k), batch.segment(k));
+                    }
+                } catch (D4Exception.DriveFailure | D4Exception.NoSpace e) {
+                    if (k < firstIndex) {
+                        first = e;
+                        firstIndex = k;
+                    }
+                }
+            }
+        }
+        if (first != null) {
+            throw first;
+        }
+    }
+
+    /** Waits for the last completion of the wave in {@code batch.slots[from, to)}: spin briefly, then park. */
+    private void awaitWave(IoBatch batch, int from, int to) {
+        boolean spin = spinningCallers.incrementAndGet() <= MAX_SPINNING_CALLERS;
+        long spinUntil = spin ? System.nanoTime() + CALLER_SPIN_NANOS : 0;
+        while (batch.pending.get() != 0) {
+            if (spin && System.nanoTime() < spinUntil) {
+                Thread.yield(); // as in execute: the ring thread may need this CPU
+            } else {
+                batch.waiter = Thread.currentThread();
+                if (batch.pending.get() != 0) {
+                    LockSupport.parkNanos(this, 100_000_000L);
+                    if (batch.pending.get() != 0 && !ringThread.isAlive()) {
+                        // As in execute: the ring thread is gone and took its ring with it, so
+                        // nothing completes the rest and no I/O still targets their buffers.
+                        for (int k = from; k < to; k++) {
+                            int idx = batch.slots[k];
+                            if (idx >= 0 && slots[idx].state == 0) {
+                                slots[idx].result = -EIO;
+                                slots[idx].state = 1;
+                            }
+                        }
+                        batch.pending.set(0);
+                    }
+                }
+            }
+        }
+        spinningCallers.decrementAndGet();
+        batch.waiter = null;
+    }
+
+    private D4Exception.DriveFailure closedFailure() {
+        return new D4Exception.DriveFailure("volume " + path + " is closed", null);
+    }
+
     private D4Exception failure(int op, long offset, int length, int errno) {
         String what = switch (op) {
             case OP_READ -> "read of " + length + " bytes at offset " + offset;
@@ -418,7 +593,7 @@ public final class UringDrive implements Drive {
     private final int[] flushGroup = new int[SLOTS];
     private int flushGroupCount;
     private boolean fsyncInFlight;
-    private int carried = -1; // a slot taken from the queue when the SQ was full
+    private int carried = -1; // the first slot of a wave taken from the queue that did not fit into the SQ
 
     private void ringLoop() {
         try (Arena arena = Arena.ofConfined()) {
@@ -439,7 +614,9 @@ public final class UringDrive implements Drive {
                     fixedFiles = false; // registered files only save a lookup per I/O
                 }
                 eventBuffer = arena.allocate(8, 8);
-                armEventFd();
+                if (!armEventFd()) {
+                    throw new IllegalStateException("d4 invariant violated: no SQE on a new ring to arm the eventfd");
+                }
             } catch (UringException | RuntimeException e) {
                 ringFailure = e;
                 if (ring != null) {
@@ -533,6 +710,10 @@ public final class UringDrive implements Drive {
     /** Moves retries, then queued requests, into SQEs; starts a group fsync when one is due. */
     private boolean fillSubmissionQueue() {
         boolean queued = false;
+        if (rearmAfterReap && armEventFd()) {
+            rearmAfterReap = false;
+            queued = true;
+        }
         while (retryCount > 0) {
             if (!prepare(retry[retryCount - 1])) {
                 return queued;
@@ -541,11 +722,12 @@ public final class UringDrive implements Drive {
             queued = true;
         }
         if (carried >= 0) {
-            if (!prepare(carried)) {
+            int rest = prepareChain(carried);
+            queued |= rest != carried;
+            carried = rest;
+            if (carried >= 0) {
                 return queued;
             }
-            carried = -1;
-            queued = true;
         }
         int idx;
         while ((idx = submitted.poll()) >= 0) {
@@ -553,11 +735,12 @@ public final class UringDrive implements Drive {
                 flushWaiting[flushWaitingCount++] = idx;
                 continue;
             }
-            if (!prepare(idx)) {
-                carried = idx;
+            int rest = prepareChain(idx);
+            queued |= rest != idx;
+            if (rest >= 0) {
+                carried = rest;
                 return queued;
             }
-            queued = true;
         }
         if (!fsyncInFlight && flushWaitingCount > 0) {
             MemorySegment sqe = ring.getSqe();
@@ -574,6 +757,21 @@ public final class UringDrive implements Drive {
             }
         }
         return queued;
+    }
+
+    /**
+     * Prepares the slot {@code idx} and the rest of its batch wave; returns the first slot that did
+     * not fit into the SQ (to be carried over to the next pass), or -1 when all did.
+     */
+    private int prepareChain(int idx) {
+        while (idx >= 0) {
+            int next = slots[idx].next;
+            if (!prepare(idx)) {
+                return idx;
+            }
+            idx = next;
+        }
+        return -1;
     }
 
     private boolean prepare(int idx) {
@@ -603,14 +801,20 @@ public final class UringDrive implements Drive {
         }
     }
 
-    private void armEventFd() {
+    /**
+     * Queues the read on the eventfd that lets callers wake the ring thread; false when the SQ is
+     * full (after a reap in the middle of a submit retry): then the next pass arms it, before the
+     * ring thread can sleep.
+     */
+    private boolean armEventFd() {
         MemorySegment sqe = ring.getSqe();
         if (sqe == null) {
-            throw new IllegalStateException("d4 invariant violated: no SQE to arm the eventfd after reaping");
+            return false;
         }
         liburing_inline.io_uring_prep_read(sqe, fixedFiles ? 1 : eventFd, eventBuffer.address(), 8, 0);
         setFixed(sqe);
         liburing_inline.io_uring_sqe_set_data64(sqe, EVENTFD_TAG);
+        return true;
     }
 
     private void reap() {
@@ -634,9 +838,8 @@ public final class UringDrive implements Drive {
         }
         ring.cqAdvance(n);
         publishDepth();
-        if (rearmAfterReap) {
+        if (rearmAfterReap && armEventFd()) {
             rearmAfterReap = false;
-            armEventFd(); // the CQ entries were consumed, so the SQ has room (one SQE per in-flight slot at most)
         }
     }
 
@@ -671,11 +874,28 @@ public final class UringDrive implements Drive {
 
     private void complete(int idx, int result) {
         Request r = slots[idx];
+        IoBatch batch = r.batch;
         r.result = result;
         r.state = 1;
-        Thread w = r.waiter;
-        if (w != null) {
-            LockSupport.unpark(w);
+        if (batch == null) {
+            Thread w = r.waiter;
+            if (w != null) {
+                LockSupport.unpark(w);
+            }
+        } else if (batch.pending.decrementAndGet() == 0) {
+            Thread w = batch.waiter; // only the wave's last completion wakes its caller
+            if (w != null) {
+                LockSupport.unpark(w);
+            }
+        }
+    }
+
+    /** Completes the slot {@code idx} and the rest of its batch wave with {@code -errno}. */
+    private void failChain(int idx, int errno) {
+        while (idx >= 0) {
+            int next = slots[idx].next;
+            complete(idx, -errno);
+            idx = next;
         }
     }
 
@@ -720,11 +940,12 @@ public final class UringDrive implements Drive {
             complete(retry[k], -errno);
         }
         if (carried >= 0) {
-            complete(carried, -errno);
+            failChain(carried, errno);
+            carried = -1;
         }
         int idx;
         while ((idx = submitted.poll()) >= 0) {
-            complete(idx, -errno);
+            failChain(idx, errno);
         }
     }
 
