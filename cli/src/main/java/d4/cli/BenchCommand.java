@@ -236,6 +236,11 @@ final class BenchCommand implements Callable<Integer> {
         jobs.add(new FioJob("rand-write-4k-buffered", "random 4 KiB writes, buffered, end_fsync=1", false,
                 List.of("--rw=randwrite", "--bs=4k", "--direct=0", "--ioengine=psync", "--end_fsync=1",
                         "--norandommap", "--randrepeat=0")));
+        // Four processes reading and writing one file at once: what many clients of one database or
+        // image file do. Reads and writes overlap only where the file system lets them.
+        jobs.add(new FioJob("rand-rw-4k-4jobs", "random 4 KiB reads and writes (half each), O_DIRECT, 4 processes",
+                false, List.of("--rw=randrw", "--rwmixread=50", "--bs=4k", "--direct=1", "--ioengine=psync",
+                        "--numjobs=4", "--norandommap", "--randrepeat=0")));
         return jobs;
     }
 

@@ -23,7 +23,8 @@ import org.junit.jupiter.api.io.TempDir;
 @Timeout(600)
 class BenchIT {
     private static final List<String> FIO_JOBS = List.of("seq-write-1m", "seq-read-1m", "rand-read-4k-qd1",
-            "rand-read-4k-qd16", "rand-write-4k-qd1", "rand-write-4k-qd16", "rand-write-4k-buffered");
+            "rand-read-4k-qd16", "rand-write-4k-qd1", "rand-write-4k-qd16", "rand-write-4k-buffered",
+            "rand-rw-4k-4jobs");
 
     @TempDir
     Path base;
@@ -98,15 +99,15 @@ class BenchIT {
             String shown = tty.replace("\r", "<CR>").replace("\u001b[K", "<EL>");
 
             for (int i = 0; i < FIO_JOBS.size(); i++) {
-                String job = "[" + (i + 1) + "/11] " + FIO_JOBS.get(i);
+                String job = "[" + (i + 1) + "/12] " + FIO_JOBS.get(i);
                 assertTrue(tty.contains("d4 bench: " + job + ": "), "a line as " + job + " starts: " + shown);
                 assertTrue(Pattern.compile(Pattern.quote("d4 bench: " + job + " done: native ") + "[0-9.]+ (MiB/s|IOPS), d4 [0-9.]+"
                         + " (MiB/s|IOPS), d4/native [0-9.]+").matcher(tty).find(), "a line when " + job + " is done: " + shown);
             }
-            assertTrue(tty.contains("d4 bench: [8-11/11] metadata done: create native "), shown);
+            assertTrue(tty.contains("d4 bench: [9-12/12] metadata done: create native "), shown);
             // Bars: the file being written, the fio run (time-based), the metadata operations.
-            assertTrue(tty.contains("\rd4 bench: [1/11] seq-write-1m d4: writing: ["), shown);
-            assertTrue(Pattern.compile("\rd4 bench: \\[1/11\\] seq-write-1m run 1/1: d4: \\[[# ]{30}\\] +[0-9]+%, [0-9]+ s\u001b\\[K")
+            assertTrue(tty.contains("\rd4 bench: [1/12] seq-write-1m d4: writing: ["), shown);
+            assertTrue(Pattern.compile("\rd4 bench: \\[1/12\\] seq-write-1m run 1/1: d4: \\[[# ]{30}\\] +[0-9]+%, [0-9]+ s\u001b\\[K")
                     .matcher(tty).find(), shown);
             assertTrue(tty.contains("\rd4 bench: metadata run 1/1: d4 (create, stat, readdir, unlink) operations: ["), shown);
             // What the terminal shows in the end: only the plain lines; every bar was erased before
