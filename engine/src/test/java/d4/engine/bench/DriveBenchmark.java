@@ -2,6 +2,7 @@ package d4.engine.bench;
 
 import d4.engine.io.Drive;
 import d4.engine.io.DriveFactory;
+import d4.engine.io.IoBatch;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
@@ -41,12 +42,15 @@ import org.openjdk.jmh.infra.Control;
  * writes at queue depth 1, 16 and 64, sequential 1 MiB reads and writes, and a 4 KiB write followed
  * by {@code flush()} (the journal-commit pattern).
  *
- * <p>Queue depth N is N JMH threads ({@link Threads}), each issuing one synchronous request at a
- * time on the one shared drive: exactly how d4 uses a drive (every FUSE worker thread calls it
- * synchronously), and nothing sits between the thread and the drive but JMH's loop. An executor
- * fed by one benchmark thread would measure the hand-off (queueing, wake-ups, futures), not the
- * drive. Scores are summed over the threads: ops/s, and the auxiliary counter {@code MiB} (reported
- * in "ops/s", which for it means MiB/s).
+ * <p>Queue depth N is modelled two ways. The {@code _qdN} workloads are N JMH threads
+ * ({@link Threads}), each issuing one synchronous request at a time on the one shared drive: how
+ * FUSE worker threads use a drive. The {@code Batch} workloads are fio's model: one thread keeps N
+ * requests in flight by handing them to {@link Drive#submit(IoBatch)} together and waiting for all
+ * of them (fio's {@code --iodepth=N --iodepth_batch_submit=N --iodepth_batch_complete_min=N}): how
+ * a read spanning many extents or a checkpoint's page runs use it. Nothing sits between the thread
+ * and the drive but JMH's loop. Scores are summed over the threads: ops/s (an op is one request, or
+ * one batch for the Batch workloads), and the auxiliary counters {@code MiB} and {@code requests}
+ * (reported in "ops/s", which for them means MiB/s and requests/s, comparable with fio's IOPS).
  *
  * <p>Each thread has its own 4096-aligned off-heap buffers (O_DIRECT needs them) and its own random
  * generator, so the benchmark itself allocates nothing per op: {@code -prof gc}'s
@@ -243,24 +247,96 @@ public class DriveBenchmark {
     }
 
     /**
-     * Bytes moved, as an auxiliary JMH counter: reported per second, so "MiB ... ops/s" reads MiB/s.
-     * JMH keeps the threads of a multi-threaded benchmark running before and after the measured
-     * window (to synchronize them) and an aux counter would count those ops too, so only the ops in
-     * the window ({@link Control}) count.
+     * Queue depth of the Batch workloads: requests per {@link Drive#submit(IoBatch)}, all from one
+     * thread, each into its own 4096-aligned buffer. The batch and the buffer slices are made once.
+     */
+    @State(Scope.Thread)
+    public static class Batch {
+        @Param({"16", "64"})
+        public int depth;
+
+        private Arena arena;
+        IoBatch batch;
+        MemorySegment[] blocks;
+
+        @Setup(Level.Trial)
+        public void allocate() {
+            arena = Arena.ofShared();
+            batch = new IoBatch(depth);
+            blocks = slices(arena, depth, BLOCK);
+        }
+
+        @TearDown(Level.Trial)
+        public void free() {
+            arena.close();
+        }
+    }
+
+    /** Sequential 1 MiB requests per batch of the seq*Batch workloads (fio: read-1m-qd8, write-1m-qd8). */
+    static final int SEQ_BATCH = 8;
+
+    /** Buffers of the sequential batches: {@link #SEQ_BATCH} times 1 MiB. */
+    @State(Scope.Thread)
+    public static class SeqBatch {
+        private Arena arena;
+        IoBatch batch;
+        MemorySegment[] chunks;
+
+        @Setup(Level.Trial)
+        public void allocate() {
+            arena = Arena.ofShared();
+            batch = new IoBatch(SEQ_BATCH);
+            chunks = slices(arena, SEQ_BATCH, SEQ);
+        }
+
+        @TearDown(Level.Trial)
+        public void free() {
+            arena.close();
+        }
+    }
+
+    /** {@code n} aligned buffers of {@code bytes} each, cut from one allocation filled with random bytes. */
+    static MemorySegment[] slices(Arena arena, int n, int bytes) {
+        MemorySegment all = arena.allocate((long) n * bytes, BLOCK);
+        SplittableRandom rnd = new SplittableRandom(n);
+        for (long i = 0; i < all.byteSize(); i += Long.BYTES) {
+            all.set(ValueLayout.JAVA_LONG_UNALIGNED, i, rnd.nextLong());
+        }
+        MemorySegment[] s = new MemorySegment[n];
+        for (int i = 0; i < n; i++) {
+            s[i] = all.asSlice((long) i * bytes, bytes);
+        }
+        return s;
+    }
+
+    /**
+     * Bytes and requests done, as auxiliary JMH counters: reported per second, so "MiB ... ops/s"
+     * reads MiB/s and "requests ... ops/s" reads requests/s (for the Batch workloads an op is a
+     * whole batch; requests/s is what compares with fio's IOPS). JMH keeps the threads of a
+     * multi-threaded benchmark running before and after the measured window (to synchronize them)
+     * and an aux counter would count those ops too, so only the ops in the window ({@link Control})
+     * count.
      */
     @State(Scope.Thread)
     @AuxCounters(AuxCounters.Type.OPERATIONS)
     public static class Bytes {
         public double MiB;
+        public double requests;
 
         @Setup(Level.Iteration)
         public void reset() {
             MiB = 0;
+            requests = 0;
         }
 
         void add(Control control, double mib) {
+            add(control, mib, 1);
+        }
+
+        void add(Control control, double mib, int n) {
             if (control.startMeasurement && !control.stopMeasurement) {
                 MiB += mib;
+                requests += n;
             }
         }
     }
@@ -333,6 +409,58 @@ public class DriveBenchmark {
     public void seqWrite1m(Io io, Bytes bytes, Control control) {
         drive.write(nextChunk(io) * SEQ, io.chunk);
         bytes.add(control, 1);
+    }
+
+    /** Random 4 KiB reads, {@code depth} at a time from one thread: fio's iodepth model. */
+    @Benchmark
+    @Threads(1)
+    public void randRead4kBatch(Io io, Batch b, Bytes bytes, Control control) {
+        IoBatch batch = b.batch;
+        batch.clear();
+        for (int i = 0; i < b.depth; i++) {
+            batch.read(io.rnd.nextLong(blocks) * BLOCK, b.blocks[i]);
+        }
+        drive.submit(batch);
+        bytes.add(control, b.depth * BLOCK_MIB, b.depth);
+    }
+
+    /** Random 4 KiB writes, {@code depth} at a time from one thread. */
+    @Benchmark
+    @Threads(1)
+    public void randWrite4kBatch(Io io, Batch b, Bytes bytes, Control control) {
+        IoBatch batch = b.batch;
+        batch.clear();
+        for (int i = 0; i < b.depth; i++) {
+            batch.write(io.rnd.nextLong(blocks) * BLOCK, b.blocks[i]);
+        }
+        drive.submit(batch);
+        bytes.add(control, b.depth * BLOCK_MIB, b.depth);
+    }
+
+    /** {@link #SEQ_BATCH} consecutive 1 MiB reads per batch, wrapping at the end of the volume. */
+    @Benchmark
+    @Threads(1)
+    public void seqRead1mBatch(Io io, SeqBatch b, Bytes bytes, Control control) {
+        IoBatch batch = b.batch;
+        batch.clear();
+        for (int i = 0; i < SEQ_BATCH; i++) {
+            batch.read(nextChunk(io) * SEQ, b.chunks[i]);
+        }
+        drive.submit(batch);
+        bytes.add(control, SEQ_BATCH, SEQ_BATCH);
+    }
+
+    /** {@link #SEQ_BATCH} consecutive 1 MiB writes per batch, wrapping at the end of the volume. */
+    @Benchmark
+    @Threads(1)
+    public void seqWrite1mBatch(Io io, SeqBatch b, Bytes bytes, Control control) {
+        IoBatch batch = b.batch;
+        batch.clear();
+        for (int i = 0; i < SEQ_BATCH; i++) {
+            batch.write(nextChunk(io) * SEQ, b.chunks[i]);
+        }
+        drive.submit(batch);
+        bytes.add(control, SEQ_BATCH, SEQ_BATCH);
     }
 
     private long nextChunk(Io io) {
