@@ -87,7 +87,21 @@ public final class Pool implements AutoCloseable {
     // Guarded by itself: runs released by committed transactions, freed once their seq is durable.
     private final ArrayDeque<PendingFree> pendingFrees = new ArrayDeque<>();
 
-    private record PendingFree(long epoch, long seq, Run run) {}
+    /**
+     * A run a committed transaction released: free once its record is durable ({@code epoch},
+     * {@code seq}) and no reader that may still read it is left ({@code generation}, see
+     * {@link ReadPins}).
+     */
+    private record PendingFree(long epoch, long seq, long generation, Run run) {}
+
+    /**
+     * Counts commits that released blocks (under the write lock): a reader notes it with its extent
+     * map, and blocks a later commit released stay allocated until that reader is done.
+     */
+    private final java.util.concurrent.atomic.AtomicLong freeGeneration = new java.util.concurrent.atomic.AtomicLong();
+
+    /** Readers doing device I/O without the pool lock (see {@link #read}). */
+    private final ReadPins readPins = new ReadPins(64);
 
     private volatile boolean closed;
     private volatile Throwable failure;
@@ -1042,42 +1056,81 @@ public final class Pool implements AutoCloseable {
         if (offset < 0) {
             throw new D4Exception.InvalidArgument("negative offset " + offset);
         }
-        lock.readLock().lock();
+        // The buffer comes first: a reader never waits for one while it holds a pin (writers that
+        // wait for pinned readers may hold buffers).
+        MemorySegment buf = buffers.take();
         try {
-            checkOpen();
-            long size = index.sizeBytes(id.value());
-            if (offset >= size || dst.byteSize() == 0) {
-                return 0;
-            }
-            int n = (int) Math.min(Math.min(dst.byteSize(), size - offset), Integer.MAX_VALUE);
-            long pos = offset;
-            long end = offset + n;
-            MemorySegment buf = buffers.take();
+            int n;
+            List<Extent> extents;
+            int pin;
+            lock.readLock().lock();
             try {
-                while (pos < end) {
-                    long block = pos / Limits.BLOCK_BYTES;
-                    long chunkEndBlock = Math.min((end + Limits.BLOCK_BYTES - 1) / Limits.BLOCK_BYTES,
-                            block + Limits.IO_CHUNK_BYTES / Limits.BLOCK_BYTES);
-                    readBlocks(id, block, chunkEndBlock, buf);
-                    long chunkEnd = Math.min(end, chunkEndBlock * Limits.BLOCK_BYTES);
-                    MemorySegment.copy(buf, pos - block * Limits.BLOCK_BYTES, dst, pos - offset, chunkEnd - pos);
-                    pos = chunkEnd;
+                checkOpen();
+                long size = index.sizeBytes(id.value());
+                if (offset >= size || dst.byteSize() == 0) {
+                    return 0;
+                }
+                n = (int) Math.min(Math.min(dst.byteSize(), size - offset), Integer.MAX_VALUE);
+                extents = index.extents(id.value(), offset / Limits.BLOCK_BYTES,
+                        (offset + n + Limits.BLOCK_BYTES - 1) / Limits.BLOCK_BYTES);
+                // The extent map is read; the device reads need no lock, only that the blocks are
+                // not handed out again meanwhile: the pin holds back their release.
+                pin = readPins.enter(freeGeneration.get());
+                if (pin < 0) {
+                    readRange(id, extents, offset, n, dst, buf); // every pin taken: read under the lock
+                    return n;
                 }
             } finally {
-                buffers.give(buf);
+                lock.readLock().unlock();
+            }
+            try {
+                readRange(id, extents, offset, n, dst, buf);
+            } finally {
+                readPins.exit(pin);
             }
             return n;
         } finally {
-            lock.readLock().unlock();
+            buffers.give(buf);
+        }
+    }
+
+    /** Reads bytes [offset, offset + n) of an object, mapped by {@code extents}, through {@code buf}. */
+    private void readRange(ObjectId id, List<Extent> extents, long offset, int n, MemorySegment dst, MemorySegment buf) {
+        long pos = offset;
+        long end = offset + n;
+        int cursor = 0;
+        while (pos < end) {
+            long block = pos / Limits.BLOCK_BYTES;
+            long chunkEndBlock = Math.min((end + Limits.BLOCK_BYTES - 1) / Limits.BLOCK_BYTES,
+                    block + Limits.IO_CHUNK_BYTES / Limits.BLOCK_BYTES);
+            while (cursor < extents.size() && extents.get(cursor).endLogicalBlock() <= block) {
+                cursor++; // sorted by logical block: extents before this chunk are done
+            }
+            readExtents(id, extents, cursor, block, chunkEndBlock, buf);
+            long chunkEnd = Math.min(end, chunkEndBlock * Limits.BLOCK_BYTES);
+            MemorySegment.copy(buf, pos - block * Limits.BLOCK_BYTES, dst, pos - offset, chunkEnd - pos);
+            pos = chunkEnd;
         }
     }
 
     /** Fills {@code buf} with logical blocks [from, to) of the object, verified; holes are zeros. */
     private void readBlocks(ObjectId id, long from, long to, MemorySegment buf) {
+        readExtents(id, index.extents(id.value(), from, to), 0, from, to, buf);
+    }
+
+    /**
+     * Fills {@code buf} with logical blocks [from, to) from {@code extents} (sorted, starting at
+     * {@code first}; those past {@code to} are ignored), verified; holes are zeros.
+     */
+    private void readExtents(ObjectId id, List<Extent> extents, int first, long from, long to, MemorySegment buf) {
         long next = from;
-        for (var e : index.extents(id.value(), from, to)) {
+        for (int i = first; i < extents.size() && extents.get(i).logicalBlock() < to; i++) {
+            Extent e = extents.get(i);
             long s = Math.max(from, e.logicalBlock());
             long t = Math.min(to, e.endLogicalBlock());
+            if (t <= s) {
+                continue;
+            }
             if (s > next) {
                 buf.asSlice((next - from) * Limits.BLOCK_BYTES, (s - next) * Limits.BLOCK_BYTES).fill((byte) 0);
             }
@@ -1787,6 +1840,7 @@ public final class Pool implements AutoCloseable {
                 throw e;
             }
             syncLocked();
+            releaseDurableFreesWaiting();
             return space.allocate(maxBlocks, reserveBlocks());
         }
     }
@@ -1838,9 +1892,10 @@ public final class Pool implements AutoCloseable {
         }
         if (!freed.isEmpty()) {
             long epoch = journal.epoch();
+            long generation = freeGeneration.incrementAndGet();
             synchronized (pendingFrees) {
                 for (Run r : freed) {
-                    pendingFrees.add(new PendingFree(epoch, seq, r));
+                    pendingFrees.add(new PendingFree(epoch, seq, generation, r));
                 }
             }
         }
@@ -1942,12 +1997,42 @@ public final class Pool implements AutoCloseable {
         }
     }
 
+    /** Frees the runs whose release is durable and that no reader may still be reading. */
     private void releaseDurableFrees() {
+        long oldestReader = readPins.oldest();
         synchronized (pendingFrees) {
             while (!pendingFrees.isEmpty()
-                    && journal.isDurable(pendingFrees.peekFirst().epoch(), pendingFrees.peekFirst().seq())) {
+                    && journal.isDurable(pendingFrees.peekFirst().epoch(), pendingFrees.peekFirst().seq())
+                    && pendingFrees.peekFirst().generation() <= oldestReader) {
                 space.free(pendingFrees.pollFirst().run());
             }
+        }
+    }
+
+    /**
+     * As {@link #releaseDurableFrees}, first waiting for the readers that hold back a durable free
+     * (they are in a device read and take no lock, so they finish; new readers do not hold these).
+     */
+    private void releaseDurableFreesWaiting() {
+        long needed;
+        synchronized (pendingFrees) {
+            needed = pendingFrees.stream().filter(f -> journal.isDurable(f.epoch(), f.seq()))
+                    .mapToLong(PendingFree::generation).max().orElse(0);
+        }
+        awaitReadersFrom(needed);
+        releaseDurableFrees();
+    }
+
+    /** Waits until no reader holds a generation below {@code generation} (every reader, with Long.MAX_VALUE). */
+    private void awaitReadersFrom(long generation) {
+        long deadline = System.nanoTime() + 60_000_000_000L;
+        while (readPins.oldest() < generation) {
+            if (System.nanoTime() > deadline) {
+                throw new D4Exception.DriveFailure("reads of pool " + name + " did not finish within 60 s (a drive hangs?)",
+                        null);
+            }
+            Thread.onSpinWait();
+            Thread.yield();
         }
     }
 
@@ -2011,7 +2096,7 @@ public final class Pool implements AutoCloseable {
      */
     private void checkpointOrNoSpace(List<Run> uncommitted) {
         journal.sync(journal.appendedSeq(), this::flushData);
-        releaseDurableFrees();
+        releaseDurableFreesWaiting();
         synchronized (pendingFrees) {
             Invariant.check(pendingFrees.isEmpty(), "frees still pending after the journal was made durable");
         }
@@ -2226,6 +2311,12 @@ public final class Pool implements AutoCloseable {
                 }
             }
             closed = true;
+            // Readers in a device read hold no lock (new ones cannot start now): wait for them.
+            try {
+                awaitReadersFrom(Long.MAX_VALUE);
+            } catch (D4Exception.DriveFailure e) {
+                error = error == null ? e : error;
+            }
             // A scrub may still be walking the published tree without the pool lock: wait for it
             // before the drives and buffers go.
             checkpointGate.writeLock().lock();

@@ -1,0 +1,140 @@
+package d4.engine;
+
+import static d4.engine.Pools.BLOCK;
+import static d4.engine.Pools.create;
+import static d4.engine.Pools.readAll;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Data reads do their device I/O without the pool's lock: writers commit meanwhile, and the blocks
+ * a commit replaced stay allocated until the reader that may still read them is done (so the reader
+ * never sees another file's data in them, which its checksums would report as damage).
+ */
+class ReadWithoutLockTest {
+    @TempDir
+    Path dir;
+
+    /** Holds the reads of the thread named "held reader" until released. */
+    private static final class HeldReads implements d4.engine.io.Drive {
+        static final CountDownLatch entered = new CountDownLatch(1);
+        static final CountDownLatch release = new CountDownLatch(1);
+        private final d4.engine.io.Drive drive;
+
+        HeldReads(d4.engine.io.Drive drive) {
+            this.drive = drive;
+        }
+
+        @Override
+        public String engine() {
+            return drive.engine();
+        }
+
+        @Override
+        public long sizeBytes() {
+            return drive.sizeBytes();
+        }
+
+        @Override
+        public int alignmentBytes() {
+            return drive.alignmentBytes();
+        }
+
+        @Override
+        public void read(long offsetBytes, MemorySegment dst) {
+            if (Thread.currentThread().getName().equals("held reader")) {
+                entered.countDown();
+                try {
+                    assertTrue(release.await(60, TimeUnit.SECONDS));
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+            drive.read(offsetBytes, dst);
+        }
+
+        @Override
+        public void write(long offsetBytes, MemorySegment src) {
+            drive.write(offsetBytes, src);
+        }
+
+        @Override
+        public void flush() {
+            drive.flush();
+        }
+
+        @Override
+        public void close() {
+            drive.close();
+        }
+    }
+
+    @Test
+    void blocksAReaderMayStillReadAreNotReusedUntilItIsDone() throws Exception {
+        Path v = Pools.formatOne(dir, "p");
+        PoolOptions held = Pools.QUIET.withDriveFactory((path, alignment) -> new HeldReads(Pools.DRIVES.open(path, alignment)));
+        byte[] old = filled(4 * BLOCK, (byte) 'o');
+        try (Pool pool = Pool.open(List.of(v), held)) {
+            ObjectId a = create(pool);
+            Pools.write(pool, a, 0, old);
+            pool.sync();
+
+            CompletableFuture<byte[]> reader = new CompletableFuture<>();
+            Thread t = Thread.ofPlatform().name("held reader").start(() -> {
+                try {
+                    reader.complete(readAll(pool, a));
+                } catch (Throwable e) {
+                    reader.completeExceptionally(e);
+                }
+            });
+            try {
+                assertTrue(HeldReads.entered.await(60, TimeUnit.SECONDS), "the reader is in its device read");
+                whileTheReaderWaits(pool, a, reader);
+            } finally {
+                HeldReads.release.countDown();
+            }
+            assertArrayEquals(old, reader.get(60, TimeUnit.SECONDS), "the reader gets the data as of its read, verified");
+            t.join();
+
+            long free = pool.space().freeBlocks();
+            pool.sync(); // the reader is gone: the next release frees the four blocks
+            assertEquals(free + 4, pool.space().freeBlocks());
+            assertArrayEquals(filled(4 * BLOCK, (byte) 'n'), readAll(pool, a));
+            assertEquals(List.of(), pool.checkInvariants());
+        }
+    }
+
+    private static void whileTheReaderWaits(Pool pool, ObjectId a, CompletableFuture<byte[]> reader) {
+        // With the reader in its device read, a writer commits (it would wait for the read lock if
+        // reads held it through their I/O): it replaces all four blocks, and fsync makes that
+        // durable, which would free the old blocks.
+        long free = pool.space().freeBlocks();
+        Pools.write(pool, a, 0, filled(4 * BLOCK, (byte) 'n'));
+        pool.sync();
+        assertEquals(free - 4, pool.space().freeBlocks(), "the replaced blocks stay allocated for the reader");
+        // New data cannot land on them meanwhile.
+        ObjectId b = create(pool);
+        Pools.write(pool, b, 0, filled(8 * BLOCK, (byte) 'b'));
+        pool.sync();
+        assertEquals(free - 12, pool.space().freeBlocks());
+        assertFalse(reader.isDone());
+    }
+
+    private static byte[] filled(int n, byte value) {
+        byte[] b = new byte[n];
+        Arrays.fill(b, value);
+        return b;
+    }
+}
