@@ -3,6 +3,7 @@ package d4.engine;
 import d4.engine.alloc.Run;
 import d4.engine.alloc.SpaceMap;
 import d4.engine.io.Drive;
+import d4.engine.io.IoBatch;
 import d4.engine.meta.Extent;
 import d4.engine.meta.Index;
 import d4.engine.meta.Journal;
@@ -1123,6 +1124,10 @@ public final class Pool implements AutoCloseable {
      * {@code first}; those past {@code to} are ignored), verified; holes are zeros.
      */
     private void readExtents(ObjectId id, List<Extent> extents, int first, long from, long to, MemorySegment buf) {
+        if (readPiecesAtOnce(extents, first, from, to, buf)) {
+            verifyExtents(id, extents, first, from, to, buf);
+            return;
+        }
         long next = from;
         for (int i = first; i < extents.size() && extents.get(i).logicalBlock() < to; i++) {
             Extent e = extents.get(i);
@@ -1154,10 +1159,7 @@ public final class Pool implements AutoCloseable {
                 if (readFailed || (int) crc.getValue() != e.crcOf(b)) {
                     checksumFailures.incrementAndGet();
                     if (!e.mirrored() || !readOtherCopy(id, e, b, block)) {
-                        throw new D4Exception.Corruption("data block " + b + " (bytes " + b * Limits.BLOCK_BYTES + "-"
-                                + ((b + 1) * Limits.BLOCK_BYTES - 1) + ") of object " + id.value() + " fails its checksum"
-                                + (e.mirrored() ? " in both copies" : "") + " (volume " + v.path() + ", block "
-                                + (e.physicalBlock() + (b - e.logicalBlock())) + "): the drive returned damaged data");
+                        throw damaged(id, e, b);
                     }
                 }
             }
@@ -1165,6 +1167,88 @@ public final class Pool implements AutoCloseable {
         }
         if (next < to) {
             buf.asSlice((next - from) * Limits.BLOCK_BYTES, (to - next) * Limits.BLOCK_BYTES).fill((byte) 0);
+        }
+    }
+
+    /**
+     * A range that maps to several extents on one volume (a file written at random, then read in
+     * order) is read as one batch: the drive has all its pieces in flight at once, instead of one
+     * device read after another. Holes are zero-filled. False when it does not apply (one piece, or
+     * pieces on several volumes, or a buffer without a batch) or a read failed: the caller then reads
+     * piece by piece, which also falls back to the other copy in two-copy pools.
+     */
+    private boolean readPiecesAtOnce(List<Extent> extents, int first, long from, long to, MemorySegment buf) {
+        int pieces = 0;
+        int volume = -1;
+        for (int i = first; i < extents.size() && extents.get(i).logicalBlock() < to; i++) {
+            Extent e = extents.get(i);
+            if (e.endLogicalBlock() <= from) {
+                continue;
+            }
+            if (volume >= 0 && e.volume() != volume) {
+                return false;
+            }
+            volume = e.volume();
+            pieces++;
+        }
+        IoBatch batch = pieces > 1 ? buffers.batchFor(buf) : null;
+        if (batch == null) {
+            return false;
+        }
+        batch.clear();
+        long next = from;
+        for (int i = first; i < extents.size() && extents.get(i).logicalBlock() < to; i++) {
+            Extent e = extents.get(i);
+            long s = Math.max(from, e.logicalBlock());
+            long t = Math.min(to, e.endLogicalBlock());
+            if (t <= s) {
+                continue;
+            }
+            if (s > next) {
+                buf.asSlice((next - from) * Limits.BLOCK_BYTES, (s - next) * Limits.BLOCK_BYTES).fill((byte) 0);
+            }
+            batch.read((e.physicalBlock() + (s - e.logicalBlock())) * Limits.BLOCK_BYTES,
+                    buf.asSlice((s - from) * Limits.BLOCK_BYTES, (t - s) * Limits.BLOCK_BYTES));
+            next = t;
+        }
+        if (next < to) {
+            buf.asSlice((next - from) * Limits.BLOCK_BYTES, (to - next) * Limits.BLOCK_BYTES).fill((byte) 0);
+        }
+        try {
+            volumes.get(volume).drive().submit(batch);
+            return true;
+        } catch (D4Exception.DriveFailure f) {
+            return false; // read again piece by piece: it names the failing piece, or uses the other copy
+        } finally {
+            batch.clear();
+        }
+    }
+
+    private D4Exception.Corruption damaged(ObjectId id, Extent e, long b) {
+        return new D4Exception.Corruption("data block " + b + " (bytes " + b * Limits.BLOCK_BYTES + "-"
+                + ((b + 1) * Limits.BLOCK_BYTES - 1) + ") of object " + id.value() + " fails its checksum"
+                + (e.mirrored() ? " in both copies" : "") + " (volume " + volumes.get(e.volume()).path() + ", block "
+                + (e.physicalBlock() + (b - e.logicalBlock())) + "): the drive returned damaged data");
+    }
+
+    /** Checks every block read by {@link #readPiecesAtOnce} against its CRC32C (the other copy if it fails). */
+    private void verifyExtents(ObjectId id, List<Extent> extents, int first, long from, long to, MemorySegment buf) {
+        CRC32C crc = new CRC32C();
+        for (int i = first; i < extents.size() && extents.get(i).logicalBlock() < to; i++) {
+            Extent e = extents.get(i);
+            long s = Math.max(from, e.logicalBlock());
+            long t = Math.min(to, e.endLogicalBlock());
+            for (long b = s; b < t; b++) {
+                MemorySegment block = buf.asSlice((b - from) * Limits.BLOCK_BYTES, Limits.BLOCK_BYTES);
+                crc.reset();
+                crc.update(block.asByteBuffer());
+                if ((int) crc.getValue() != e.crcOf(b)) {
+                    checksumFailures.incrementAndGet();
+                    if (!e.mirrored() || !readOtherCopy(id, e, b, block)) {
+                        throw damaged(id, e, b);
+                    }
+                }
+            }
         }
     }
 

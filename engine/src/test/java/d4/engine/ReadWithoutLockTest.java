@@ -132,6 +132,105 @@ class ReadWithoutLockTest {
         assertFalse(reader.isDone());
     }
 
+    /** Counts batches and their requests (the default submit runs them through read, so data flows as usual). */
+    private static final class CountedBatches implements d4.engine.io.Drive {
+        static final java.util.concurrent.atomic.AtomicInteger batches = new java.util.concurrent.atomic.AtomicInteger();
+        static final java.util.concurrent.atomic.AtomicInteger requests = new java.util.concurrent.atomic.AtomicInteger();
+        private final d4.engine.io.Drive drive;
+
+        CountedBatches(d4.engine.io.Drive drive) {
+            this.drive = drive;
+        }
+
+        @Override
+        public String engine() {
+            return drive.engine();
+        }
+
+        @Override
+        public long sizeBytes() {
+            return drive.sizeBytes();
+        }
+
+        @Override
+        public int alignmentBytes() {
+            return drive.alignmentBytes();
+        }
+
+        @Override
+        public void read(long offsetBytes, MemorySegment dst) {
+            drive.read(offsetBytes, dst);
+        }
+
+        @Override
+        public void write(long offsetBytes, MemorySegment src) {
+            drive.write(offsetBytes, src);
+        }
+
+        @Override
+        public void submit(d4.engine.io.IoBatch batch) {
+            batches.incrementAndGet();
+            requests.addAndGet(batch.size());
+            drive.submit(batch);
+        }
+
+        @Override
+        public void flush() {
+            drive.flush();
+        }
+
+        @Override
+        public void close() {
+            drive.close();
+        }
+    }
+
+    /**
+     * A range written block by block in reverse (eight extents, not contiguous on the volume) is
+     * read with one batch of eight requests, holes zero-filled, every block verified: a damaged
+     * block in it is still reported as damage, not returned.
+     */
+    @Test
+    void aFragmentedRangeIsReadInOneBatchAndVerified() throws Exception {
+        Path v = Pools.formatOne(dir, "p");
+        PoolOptions counted = Pools.QUIET.withDriveFactory((path, alignment) -> new CountedBatches(Pools.DRIVES.open(path,
+                alignment)));
+        byte[] model = new byte[10 * BLOCK];
+        ObjectId a;
+        try (Pool pool = Pool.open(List.of(v), counted)) {
+            a = create(pool);
+            for (int b = 9; b >= 0; b--) {
+                if (b == 4 || b == 5) {
+                    continue; // a hole in the middle
+                }
+                byte[] block = filled(BLOCK, (byte) ('a' + b));
+                Pools.write(pool, a, (long) b * BLOCK, block);
+                System.arraycopy(block, 0, model, b * BLOCK, BLOCK);
+            }
+            int before = CountedBatches.batches.get();
+            int requestsBefore = CountedBatches.requests.get();
+            assertArrayEquals(model, readAll(pool, a));
+            assertEquals(1, CountedBatches.batches.get() - before);
+            assertEquals(8, CountedBatches.requests.get() - requestsBefore);
+            pool.sync();
+        }
+        // Damage block 2's data on the volume: the batched read must report it.
+        long physical;
+        try (Pool pool = Pool.open(List.of(v), counted)) {
+            physical = pool.index().extents(a.value(), 2, 3).getFirst().physicalBlock();
+        }
+        try (var ch = java.nio.channels.FileChannel.open(v, java.nio.file.StandardOpenOption.WRITE)) {
+            ch.write(java.nio.ByteBuffer.wrap(filled(16, (byte) 0x5a)), physical * BLOCK + 100);
+        }
+        try (Pool pool = Pool.open(List.of(v), counted)) {
+            D4Exception.Corruption e = org.junit.jupiter.api.Assertions.assertThrows(D4Exception.Corruption.class,
+                    () -> readAll(pool, a));
+            assertTrue(e.getMessage().contains("data block 2 "), e.getMessage());
+            assertArrayEquals(java.util.Arrays.copyOf(model, 2 * BLOCK), Pools.read(pool, a, 0, 2 * BLOCK),
+                    "the blocks before it read fine");
+        }
+    }
+
     private static byte[] filled(int n, byte value) {
         byte[] b = new byte[n];
         Arrays.fill(b, value);
