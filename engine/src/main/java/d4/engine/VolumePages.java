@@ -1,6 +1,7 @@
 package d4.engine;
 
 import d4.engine.alloc.Run;
+import d4.engine.io.IoBatch;
 import d4.engine.meta.tree.PageStore;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -90,21 +91,39 @@ final class VolumePages implements PageStore {
         Arrays.sort(order, (a, b) -> Long.compare(addresses[a], addresses[b]));
         int maxPages = Limits.IO_CHUNK_BYTES / Limits.BLOCK_BYTES;
         MemorySegment buf = writeBuffers.take();
+        // The runs of pages that fill one buffer go to their volume as one batch: a checkpoint's
+        // pages are scattered over the volume, and the drive writes them all at once.
+        IoBatch batch = writeBuffers.batchFor(buf);
+        Invariant.check(batch != null, "an I/O buffer without its batch");
         try {
             int i = 0;
+            int used = 0; // pages of buf holding runs not written yet
+            Volume batchVolume = null;
             while (i < order.length) {
                 long first = addresses[order[i]];
                 Volume v = volume(first);
+                if (used == maxPages || (batchVolume != null && v != batchVolume)) {
+                    batchVolume.drive().submit(batch);
+                    batch.clear();
+                    used = 0;
+                }
+                batchVolume = v;
                 int n = 0;
-                while (i + n < order.length && n < maxPages && addresses[order[i + n]] == first + n) {
+                while (i + n < order.length && used + n < maxPages && addresses[order[i + n]] == first + n) {
                     MemorySegment.copy(images.get(order[i + n]), 0, buf, ValueLayout.JAVA_BYTE,
-                            (long) n * Limits.BLOCK_BYTES, Limits.BLOCK_BYTES);
+                            (long) (used + n) * Limits.BLOCK_BYTES, Limits.BLOCK_BYTES);
                     n++;
                 }
-                v.drive().write((first & BLOCK_MASK) * Limits.BLOCK_BYTES, buf.asSlice(0, (long) n * Limits.BLOCK_BYTES));
+                batch.write((first & BLOCK_MASK) * Limits.BLOCK_BYTES,
+                        buf.asSlice((long) used * Limits.BLOCK_BYTES, (long) n * Limits.BLOCK_BYTES));
+                used += n;
                 i += n;
             }
+            if (batch.size() > 0) {
+                batchVolume.drive().submit(batch);
+            }
         } finally {
+            batch.clear();
             writeBuffers.give(buf);
         }
     }
