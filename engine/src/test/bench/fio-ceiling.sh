@@ -111,6 +111,7 @@ run_once() {
 
 for spec in "${ALL_JOBS[@]}"; do
     read -r name rw bs qd extra jmh <<<"$spec"
+    [ "$QD_MODE" = iodepth ] || jmh=${jmh%%,Batch:*} # N threads are no ceiling of the Batch workloads
     if [ -n "${JOBS:-}" ] && [[ " $JOBS " != *" $name "* ]]; then
         continue
     fi
