@@ -7,7 +7,8 @@ import java.util.concurrent.ArrayBlockingQueue;
 
 /**
  * A fixed set of aligned off-heap buffers of {@link Limits#IO_CHUNK_BYTES}, allocated once at open:
- * data reads and writes borrow one instead of allocating per call. Bounded, so memory is too. Each
+ * data reads and writes borrow one instead of allocating per call (more threads than buffers get
+ * temporary ones). Each
  * buffer comes with an {@link IoBatch} big enough for one request per block of it, for the thread
  * that holds the buffer to read the pieces of a fragmented range at once.
  */
@@ -28,17 +29,25 @@ final class IoBuffers implements AutoCloseable {
         }
     }
 
+    /**
+     * One of the buffers, or, when all are taken, a new one the garbage collector frees (it has no
+     * batch). Never waits: threads take buffers both before and while holding the pool's lock, so
+     * waiting here could deadlock with a thread that holds a buffer and waits for the lock.
+     */
     MemorySegment take() {
-        try {
-            return free.take();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new D4Exception.DriveFailure("interrupted while waiting for an I/O buffer", e);
-        }
+        MemorySegment b = free.poll();
+        return b != null ? b : Arena.ofAuto().allocate(Limits.IO_CHUNK_BYTES, Limits.BLOCK_BYTES);
     }
 
     void give(MemorySegment buffer) {
-        Invariant.check(free.offer(buffer), "returned more buffers than were taken");
+        if (isOurs(buffer)) {
+            Invariant.check(free.offer(buffer), "returned more buffers than were taken");
+        }
+    }
+
+    private boolean isOurs(MemorySegment segment) {
+        long at = segment.address() - all.address();
+        return segment.isNative() && at >= 0 && at + segment.byteSize() <= all.byteSize();
     }
 
     /**
@@ -46,10 +55,10 @@ final class IoBuffers implements AutoCloseable {
      * when it is not one of these buffers.
      */
     IoBatch batchFor(MemorySegment segment) {
-        long at = segment.address() - all.address();
-        if (!segment.isNative() || at < 0 || at + segment.byteSize() > all.byteSize()) {
+        if (!isOurs(segment)) {
             return null;
         }
+        long at = segment.address() - all.address();
         int i = (int) (at / Limits.IO_CHUNK_BYTES);
         return at + segment.byteSize() <= (long) (i + 1) * Limits.IO_CHUNK_BYTES ? batches[i] : null;
     }

@@ -1057,8 +1057,6 @@ public final class Pool implements AutoCloseable {
         if (offset < 0) {
             throw new D4Exception.InvalidArgument("negative offset " + offset);
         }
-        // The buffer comes first: a reader never waits for one while it holds a pin (writers that
-        // wait for pinned readers may hold buffers).
         MemorySegment buf = buffers.take();
         try {
             int n;

@@ -93,8 +93,7 @@ final class VolumePages implements PageStore {
         MemorySegment buf = writeBuffers.take();
         // The runs of pages that fill one buffer go to their volume as one batch: a checkpoint's
         // pages are scattered over the volume, and the drive writes them all at once.
-        IoBatch batch = writeBuffers.batchFor(buf);
-        Invariant.check(batch != null, "an I/O buffer without its batch");
+        IoBatch batch = writeBuffers.batchFor(buf); // null for a temporary buffer: run by run
         try {
             int i = 0;
             int used = 0; // pages of buf holding runs not written yet
@@ -102,7 +101,7 @@ final class VolumePages implements PageStore {
             while (i < order.length) {
                 long first = addresses[order[i]];
                 Volume v = volume(first);
-                if (used == maxPages || (batchVolume != null && v != batchVolume)) {
+                if (batch != null && batch.size() > 0 && (used == maxPages || v != batchVolume)) {
                     batchVolume.drive().submit(batch);
                     batch.clear();
                     used = 0;
@@ -114,16 +113,22 @@ final class VolumePages implements PageStore {
                             (long) (used + n) * Limits.BLOCK_BYTES, Limits.BLOCK_BYTES);
                     n++;
                 }
-                batch.write((first & BLOCK_MASK) * Limits.BLOCK_BYTES,
-                        buf.asSlice((long) used * Limits.BLOCK_BYTES, (long) n * Limits.BLOCK_BYTES));
-                used += n;
+                MemorySegment run = buf.asSlice((long) used * Limits.BLOCK_BYTES, (long) n * Limits.BLOCK_BYTES);
+                if (batch == null) {
+                    v.drive().write((first & BLOCK_MASK) * Limits.BLOCK_BYTES, run);
+                } else {
+                    batch.write((first & BLOCK_MASK) * Limits.BLOCK_BYTES, run);
+                    used += n;
+                }
                 i += n;
             }
-            if (batch.size() > 0) {
+            if (batch != null && batch.size() > 0) {
                 batchVolume.drive().submit(batch);
             }
         } finally {
-            batch.clear();
+            if (batch != null) {
+                batch.clear();
+            }
             writeBuffers.give(buf);
         }
     }
