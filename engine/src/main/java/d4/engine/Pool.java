@@ -1256,10 +1256,11 @@ public final class Pool implements AutoCloseable {
      * metadata references: blocks referenced twice or outside a volume's data area, blocks in use
      * that the free-space map shows free, and blocks it shows used that nothing references (leaked).
      * Inconsistent free-space records met at open are reported too (a read-only open collects them
-     * instead of failing). Returns one line per problem. Reads the whole tree.
+     * instead of failing). Returns one line per problem. Reads the whole tree, holding the pool's
+     * write lock (writers wait; fsck runs it on a pool it opened alone).
      */
     public List<String> checkInvariants() {
-        lock.readLock().lock();
+        lock.writeLock().lock(); // staged writes and discards (read lock) move blocks: see them still
         try {
             checkOpen();
             List<String> problems = new ArrayList<>(spaceProblems);
@@ -1274,7 +1275,7 @@ public final class Pool implements AutoCloseable {
             problems.addAll(checkSpace());
             return problems;
         } finally {
-            lock.readLock().unlock();
+            lock.writeLock().unlock();
         }
     }
 
@@ -1735,7 +1736,7 @@ public final class Pool implements AutoCloseable {
                 buffers.give(buf);
             }
             return s;
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | Error e) {
             discardStaged(s);
             throw e;
         } finally {
@@ -2081,8 +2082,11 @@ public final class Pool implements AutoCloseable {
 
     /** Frees the runs whose release is durable and that no reader may still be reading. */
     private void releaseDurableFrees() {
-        long oldestReader = readPins.oldest();
         synchronized (pendingFrees) {
+            // Read inside the monitor: every free seen here was added by a commit that came after
+            // the pin of any reader that may read it, so that pin is visible now. Read before it,
+            // a sync without the pool lock could free blocks of a reader that pinned meanwhile.
+            long oldestReader = readPins.oldest();
             while (!pendingFrees.isEmpty()
                     && journal.isDurable(pendingFrees.peekFirst().epoch(), pendingFrees.peekFirst().seq())
                     && pendingFrees.peekFirst().generation() <= oldestReader) {
@@ -2107,14 +2111,19 @@ public final class Pool implements AutoCloseable {
 
     /** Waits until no reader holds a generation below {@code generation} (every reader, with Long.MAX_VALUE). */
     private void awaitReadersFrom(long generation) {
-        long deadline = System.nanoTime() + 60_000_000_000L;
-        while (readPins.oldest() < generation) {
-            if (System.nanoTime() > deadline) {
+        long start = System.nanoTime();
+        for (int round = 0; readPins.oldest() < generation; round++) {
+            long waited = System.nanoTime() - start;
+            if (waited > 60_000_000_000L) {
                 throw new D4Exception.DriveFailure("reads of pool " + name + " did not finish within 60 s (a drive hangs?)",
                         null);
             }
-            Thread.onSpinWait();
-            Thread.yield();
+            // A device read: yield first, then sleep in growing steps (this may hold the write lock).
+            if (round < 16) {
+                Thread.yield();
+            } else {
+                java.util.concurrent.locks.LockSupport.parkNanos(Math.min(1_000_000L, 10_000L << Math.min(round - 16, 7)));
+            }
         }
     }
 
@@ -2376,9 +2385,10 @@ public final class Pool implements AutoCloseable {
         closing = true;
         long deadline = System.nanoTime() + 60_000_000_000L;
         while (stagesInFlight.get() > 0 && System.nanoTime() < deadline) {
-            Thread.onSpinWait();
-            Thread.yield();
+            java.util.concurrent.locks.LockSupport.parkNanos(100_000);
         }
+        // Memory a stage or a pinned reader may still hand to a drive is never freed under it.
+        boolean quiet = stagesInFlight.get() == 0;
         lock.writeLock().lock();
         Throwable error = null;
         try {
@@ -2397,13 +2407,19 @@ public final class Pool implements AutoCloseable {
             try {
                 awaitReadersFrom(Long.MAX_VALUE);
             } catch (D4Exception.DriveFailure e) {
+                quiet = false;
                 error = error == null ? e : error;
+            }
+            if (!quiet) {
+                LOG.log(Level.ERROR, "pool {0}: I/O still running after 60 s at close; its volumes and buffers are left"
+                        + " open until the process exits", name);
             }
             // A scrub may still be walking the published tree without the pool lock: wait for it
             // before the drives and buffers go.
             checkpointGate.writeLock().lock();
             checkpointGate.writeLock().unlock();
-            for (Runnable release : List.<Runnable>of(journal::close, this::closeDrives, pages::close, buffers::close)) {
+            for (Runnable release : quiet ? List.<Runnable>of(journal::close, this::closeDrives, pages::close, buffers::close)
+                    : List.<Runnable>of(journal::close)) {
                 try {
                     release.run();
                 } catch (RuntimeException | Error e) {

@@ -17,8 +17,8 @@ import java.util.concurrent.ArrayBlockingQueue;
  * <p>Reads go through a few aligned one-page buffers of their own (O_DIRECT drives need aligned
  * memory; the pool's data buffers may all be held by readers that are waiting for a page). A
  * checkpoint's writes are sorted and neighbouring pages coalesced into writes of up to
- * {@link Limits#IO_CHUNK_BYTES}, through the pool's data buffers (the checkpoint holds the write lock,
- * so none is held by a reader).
+ * {@link Limits#IO_CHUNK_BYTES}, through one of the pool's data buffers (taking one never waits), and
+ * the runs that fill a buffer go to their volume as one batch.
  */
 final class VolumePages implements PageStore {
     private static final int VOLUME_SHIFT = 40;
