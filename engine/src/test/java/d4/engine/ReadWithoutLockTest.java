@@ -28,28 +28,12 @@ class ReadWithoutLockTest {
     Path dir;
 
     /** Holds the reads of the thread named "held reader" until released. */
-    private static final class HeldReads implements d4.engine.io.Drive {
+    private static final class HeldReads extends ForwardingDrive {
         static final CountDownLatch entered = new CountDownLatch(1);
         static final CountDownLatch release = new CountDownLatch(1);
-        private final d4.engine.io.Drive drive;
 
         HeldReads(d4.engine.io.Drive drive) {
-            this.drive = drive;
-        }
-
-        @Override
-        public String engine() {
-            return drive.engine();
-        }
-
-        @Override
-        public long sizeBytes() {
-            return drive.sizeBytes();
-        }
-
-        @Override
-        public int alignmentBytes() {
-            return drive.alignmentBytes();
+            super(drive);
         }
 
         @Override
@@ -63,21 +47,6 @@ class ReadWithoutLockTest {
                 }
             }
             drive.read(offsetBytes, dst);
-        }
-
-        @Override
-        public void write(long offsetBytes, MemorySegment src) {
-            drive.write(offsetBytes, src);
-        }
-
-        @Override
-        public void flush() {
-            drive.flush();
-        }
-
-        @Override
-        public void close() {
-            drive.close();
         }
     }
 
@@ -133,38 +102,12 @@ class ReadWithoutLockTest {
     }
 
     /** Counts batches and their requests (the default submit runs them through read, so data flows as usual). */
-    private static final class CountedBatches implements d4.engine.io.Drive {
+    private static final class CountedBatches extends ForwardingDrive {
         static final java.util.concurrent.atomic.AtomicInteger batches = new java.util.concurrent.atomic.AtomicInteger();
         static final java.util.concurrent.atomic.AtomicInteger requests = new java.util.concurrent.atomic.AtomicInteger();
-        private final d4.engine.io.Drive drive;
 
         CountedBatches(d4.engine.io.Drive drive) {
-            this.drive = drive;
-        }
-
-        @Override
-        public String engine() {
-            return drive.engine();
-        }
-
-        @Override
-        public long sizeBytes() {
-            return drive.sizeBytes();
-        }
-
-        @Override
-        public int alignmentBytes() {
-            return drive.alignmentBytes();
-        }
-
-        @Override
-        public void read(long offsetBytes, MemorySegment dst) {
-            drive.read(offsetBytes, dst);
-        }
-
-        @Override
-        public void write(long offsetBytes, MemorySegment src) {
-            drive.write(offsetBytes, src);
+            super(drive);
         }
 
         @Override
@@ -172,16 +115,6 @@ class ReadWithoutLockTest {
             batches.incrementAndGet();
             requests.addAndGet(batch.size());
             drive.submit(batch);
-        }
-
-        @Override
-        public void flush() {
-            drive.flush();
-        }
-
-        @Override
-        public void close() {
-            drive.close();
         }
     }
 

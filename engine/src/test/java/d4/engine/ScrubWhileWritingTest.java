@@ -27,26 +27,9 @@ class ScrubWhileWritingTest {
     Path dir;
 
     /** Page reads by the scrubbing thread take 2 ms: the walk spans many commits and checkpoints. */
-    private static final class SlowScrubReads implements d4.engine.io.Drive {
-        private final d4.engine.io.Drive drive;
-
+    private static final class SlowScrubReads extends ForwardingDrive {
         SlowScrubReads(d4.engine.io.Drive drive) {
-            this.drive = drive;
-        }
-
-        @Override
-        public String engine() {
-            return drive.engine();
-        }
-
-        @Override
-        public long sizeBytes() {
-            return drive.sizeBytes();
-        }
-
-        @Override
-        public int alignmentBytes() {
-            return drive.alignmentBytes();
+            super(drive);
         }
 
         @Override
@@ -59,21 +42,6 @@ class ScrubWhileWritingTest {
                 }
             }
             drive.read(offsetBytes, dst);
-        }
-
-        @Override
-        public void write(long offsetBytes, java.lang.foreign.MemorySegment src) {
-            drive.write(offsetBytes, src);
-        }
-
-        @Override
-        public void flush() {
-            drive.flush();
-        }
-
-        @Override
-        public void close() {
-            drive.close();
         }
     }
 
