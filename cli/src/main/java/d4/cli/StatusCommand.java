@@ -32,7 +32,9 @@ final class StatusCommand implements Callable<Integer> {
         String reply = ControlSocket.request(socket, json ? "status json" : "status text");
         if (reply == null) {
             throw new CommandFailure(MountTable.isD4(mp)
-                    ? mp + " is a d4 mount but no daemon answers (killed?): run d4 umount " + mp + ", then mount again"
+                    ? mp + " is a d4 mount but no daemon answers at " + socket + ": if it was mounted with another"
+                            + " runtime dir, give that one (--runtime-dir DIR or D4_RUNTIME_DIR); if its daemon was"
+                            + " killed, run d4 umount " + mp + ", then mount again"
                     : "no d4 daemon serves " + mp + " (not mounted, or mounted with another runtime dir/user)");
         }
         System.out.print(reply.endsWith("\n") ? reply : reply + "\n");
