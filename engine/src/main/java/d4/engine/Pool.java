@@ -1727,8 +1727,7 @@ public final class Pool implements AutoCloseable {
                     long copyFrom = Math.max(offset, runStartByte);
                     long copyTo = Math.min(end, runEndByte);
                     MemorySegment.copy(src, copyFrom - offset, data, copyFrom - runStartByte, copyTo - copyFrom);
-                    int[] crcs = Txn.checksums(data, piece.crcs().length);
-                    System.arraycopy(crcs, 0, piece.crcs(), 0, crcs.length);
+                    Txn.checksumsInto(data, piece.crcs());
                     writePlacement(piece.placement(), data);
                     block += piece.crcs().length;
                 }

@@ -212,13 +212,18 @@ public final class Txn implements AutoCloseable {
 
     static int[] checksums(MemorySegment data, int blocks) {
         int[] crcs = new int[blocks];
+        checksumsInto(data, crcs);
+        return crcs;
+    }
+
+    /** The CRC32C of each of the first {@code crcs.length} blocks of {@code data}, into {@code crcs}. */
+    static void checksumsInto(MemorySegment data, int[] crcs) {
         CRC32C crc = new CRC32C();
-        for (int i = 0; i < blocks; i++) {
+        for (int i = 0; i < crcs.length; i++) {
             crc.reset();
             crc.update(data.asSlice((long) i * Limits.BLOCK_BYTES, Limits.BLOCK_BYTES).asByteBuffer());
             crcs[i] = (int) crc.getValue();
         }
-        return crcs;
     }
 
     /**
