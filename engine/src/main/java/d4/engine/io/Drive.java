@@ -66,6 +66,17 @@ public interface Drive extends AutoCloseable {
         }
     }
 
+    /**
+     * Opens a window for the calling thread to keep up to {@code depth} (1 to 128) requests in
+     * flight, refilling as each completes (see {@link IoWindow}). This default runs each request
+     * synchronously through read and write when it is started.
+     *
+     * @throws IllegalArgumentException for a depth outside 1 to 128
+     */
+    default IoWindow openWindow(int depth) {
+        return new SyncWindow(this, depth);
+    }
+
     /** Makes every write that completed before this call durable. */
     void flush();
 

@@ -20,7 +20,8 @@ import java.lang.invoke.VarHandle;
  * <p><b>Thread confinement.</b> A Ring belongs to the thread that opened it: all its memory lives
  * in a confined arena, so any use from another thread throws {@link WrongThreadException}, and any
  * use after {@link #close} throws {@link IllegalStateException}. This matches
- * IORING_SETUP_SINGLE_ISSUER (the kernel then also refuses submissions from other tasks).
+ * IORING_SETUP_SINGLE_ISSUER (the kernel then also refuses submissions from other tasks). A ring
+ * from {@link #openShared} drops the check so that another thread can close it.
  *
  * <p><b>Allocation.</b> SQE and CQE segments are sliced once at open; getSqe, the prep helpers,
  * submit, peek/wait and advance allocate nothing.
@@ -101,6 +102,22 @@ public final class Ring implements AutoCloseable {
      *     errno 0 when liburing.so.2 is missing or liburing's struct does not match these bindings
      */
     public static Ring open(int entries, int setupFlags) throws UringException {
+        return open(entries, setupFlags, false);
+    }
+
+    /**
+     * As {@link #open}, but the ring's memory lives in a shared arena, so that another thread may
+     * {@link #close} it once the owner is done with it: a drive closes the per-thread rings of its
+     * callers that way (and those of callers that died). Nothing else changes: the ring must still be
+     * used by one thread at a time, and with IORING_SETUP_SINGLE_ISSUER only by the thread that
+     * opened it; the caller guarantees that (WrongThreadException no longer does). Closing a shared
+     * arena costs a handshake with every thread, which is why this is not the default.
+     */
+    public static Ring openShared(int entries, int setupFlags) throws UringException {
+        return open(entries, setupFlags, true);
+    }
+
+    private static Ring open(int entries, int setupFlags, boolean shared) throws UringException {
         if (entries <= 0) {
             throw new IllegalArgumentException("entries must be positive: " + entries);
         }
@@ -110,7 +127,7 @@ public final class Ring implements AutoCloseable {
         if (!liburing_h.isAvailable()) {
             throw new UringException(liburing_h.LIBRARY + " is not available", 0, liburing_h.loadFailure());
         }
-        Arena arena = Arena.ofConfined();
+        Arena arena = shared ? Arena.ofShared() : Arena.ofConfined();
         MemorySegment ring = io_uring.allocate(arena);
         boolean initialised = false;
         try {
@@ -448,7 +465,10 @@ public final class Ring implements AutoCloseable {
         return ring;
     }
 
-    /** io_uring_queue_exit, then frees the ring's memory. Idempotent; owner thread only. */
+    /**
+     * io_uring_queue_exit, then frees the ring's memory. Idempotent; owner thread only (any one
+     * thread for a ring from {@link #openShared}, while no other uses it).
+     */
     @Override
     public void close() {
         if (closed) {
