@@ -18,6 +18,7 @@
 #   BATCH [1]          with QD_MODE=iodepth: also run every job of queue depth N > 1 in DriveBenchmark's
 #                      Batch model (--iodepth_batch_submit=N --iodepth_batch_complete_min=N: submit N,
 #                      wait for all N), alternating with the default runs, and print both; 0: default only
+#                      (the default model, --iodepth=N alone, is the ceiling of the Window workloads)
 #   JOBS [all]         space-separated subset of job names, e.g. JOBS="randread-4k-qd1 read-1m"
 #
 # The file is written in full once (like DriveBenchmark's preallocation) and shared by all jobs;
@@ -47,19 +48,20 @@ case $BATCH in 0 | 1) ;; *) die "BATCH must be 0 or 1, not '$BATCH'" ;; esac
 [ "$QD_MODE" = iodepth ] || BATCH=0 # N threads with one request each have no batches
 
 # name  rw  bs  qd  extra-options  (the JMH benchmarks it is the ceiling of, in the table; Batch:N is
-# the Batch workload with -p depth=N, whose ceiling is the "same model" column)
+# the Batch workload with -p depth=N, whose ceiling is the "same model" column; Window:N the Window
+# workload with -p depth=N, whose ceiling is fio's default model, the "IOPS" column)
 ALL_JOBS=(
     "randread-4k-qd1    randread  4k 1  -            randRead4k_qd1"
-    "randread-4k-qd16   randread  4k 16 -            randRead4k_qd16,Batch:16"
-    "randread-4k-qd64   randread  4k 64 -            randRead4k_qd64,Batch:64"
+    "randread-4k-qd16   randread  4k 16 -            randRead4k_qd16,Batch:16,Window:16"
+    "randread-4k-qd64   randread  4k 64 -            randRead4k_qd64,Batch:64,Window:64"
     "randwrite-4k-qd1   randwrite 4k 1  -            randWrite4k_qd1"
-    "randwrite-4k-qd16  randwrite 4k 16 -            randWrite4k_qd16,Batch:16"
-    "randwrite-4k-qd64  randwrite 4k 64 -            randWrite4k_qd64,Batch:64"
+    "randwrite-4k-qd16  randwrite 4k 16 -            randWrite4k_qd16,Batch:16,Window:16"
+    "randwrite-4k-qd64  randwrite 4k 64 -            randWrite4k_qd64,Batch:64,Window:64"
     "randwrite-4k-sync  randwrite 4k 1  --fdatasync=1 randWriteFlush4k_qd1"
     "read-1m            read      1m 1  -            seqRead1m"
     "write-1m           write     1m 1  -            seqWrite1m"
-    "read-1m-qd8        read      1m 8  -            seqRead1mBatch"
-    "write-1m-qd8       write     1m 8  -            seqWrite1mBatch"
+    "read-1m-qd8        read      1m 8  -            seqRead1mBatch,seqRead1mWindow"
+    "write-1m-qd8       write     1m 8  -            seqWrite1mBatch,seqWrite1mWindow"
 )
 
 WORK=$(mktemp -d "$DIR/d4-fio-ceiling-XXXXXX")
@@ -111,7 +113,7 @@ run_once() {
 
 for spec in "${ALL_JOBS[@]}"; do
     read -r name rw bs qd extra jmh <<<"$spec"
-    [ "$QD_MODE" = iodepth ] || jmh=${jmh%%,Batch:*} # N threads are no ceiling of the Batch workloads
+    [ "$QD_MODE" = iodepth ] || jmh=${jmh%%,Batch:*} # N threads are no ceiling of the Batch and Window workloads
     if [ -n "${JOBS:-}" ] && [[ " $JOBS " != *" $name "* ]]; then
         continue
     fi
@@ -166,7 +168,7 @@ def summary(runs):
     each = " ".join("%.0f" % p[0] for p in pairs) + (" (%d failed)" % fails if fails else "")
     return (statistics.median(p[0] for p in pairs), statistics.median(p[1] for p in pairs) / 1048576), each
 
-fmt = "%-18s %-26s %10s %9s %12s %9s  %s"
+fmt = "%-18s %-36s %10s %9s %12s %9s  %s"
 print(fmt % ("job", "JMH benchmark", "IOPS", "MiB/s", "same model", "MiB/s", "IOPS of each run (default | same model)"))
 for line in open(path):
     name, qd, jmh, extra, runs, bruns = line.rstrip("\n").split("\t")

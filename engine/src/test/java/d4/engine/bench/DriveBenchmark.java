@@ -3,6 +3,7 @@ package d4.engine.bench;
 import d4.engine.io.Drive;
 import d4.engine.io.DriveFactory;
 import d4.engine.io.IoBatch;
+import d4.engine.io.IoWindow;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
@@ -47,7 +48,10 @@ import org.openjdk.jmh.infra.Control;
  * FUSE worker threads use a drive. The {@code Batch} workloads are fio's model: one thread keeps N
  * requests in flight by handing them to {@link Drive#submit(IoBatch)} together and waiting for all
  * of them (fio's {@code --iodepth=N --iodepth_batch_submit=N --iodepth_batch_complete_min=N}): how
- * a read spanning many extents or a checkpoint's page runs use it. Nothing sits between the thread
+ * a read spanning many extents or a checkpoint's page runs use it. The {@code Window} workloads are
+ * fio's default model ({@code --iodepth=N}): one thread keeps N requests in flight through an
+ * {@link IoWindow} and starts the next as each completes, so the queue never drains; an op is one
+ * request. Nothing sits between the thread
  * and the drive but JMH's loop. Scores are summed over the threads: ops/s (an op is one request, or
  * one batch for the Batch workloads), and the auxiliary counters {@code MiB} and {@code requests}
  * (reported in "ops/s", which for them means MiB/s and requests/s, comparable with fio's IOPS).
@@ -258,6 +262,8 @@ public class DriveBenchmark {
         private Arena arena;
         IoBatch batch;
         MemorySegment[] blocks;
+        /** The Window workloads' window, opened by their first call on the benchmark thread (its owner). */
+        IoWindow window;
 
         @Setup(Level.Trial)
         public void allocate() {
@@ -268,6 +274,10 @@ public class DriveBenchmark {
 
         @TearDown(Level.Trial)
         public void free() {
+            if (window != null) {
+                window.close(); // before the drive's close, which would wait for its requests
+                window = null;
+            }
             arena.close();
         }
     }
@@ -281,6 +291,7 @@ public class DriveBenchmark {
         private Arena arena;
         IoBatch batch;
         MemorySegment[] chunks;
+        IoWindow window;
 
         @Setup(Level.Trial)
         public void allocate() {
@@ -291,6 +302,10 @@ public class DriveBenchmark {
 
         @TearDown(Level.Trial)
         public void free() {
+            if (window != null) {
+                window.close();
+                window = null;
+            }
             arena.close();
         }
     }
@@ -461,6 +476,86 @@ public class DriveBenchmark {
         }
         drive.submit(batch);
         bytes.add(control, SEQ_BATCH, SEQ_BATCH);
+    }
+
+    /**
+     * Random 4 KiB reads with {@code depth} in flight from one thread, each refilled as soon as it
+     * completes: fio's default model ({@code --iodepth=N}). An op is one request: take one
+     * completion, start the next request into its buffer.
+     */
+    @Benchmark
+    @Threads(1)
+    public void randRead4kWindow(Io io, Batch b, Bytes bytes, Control control) {
+        IoWindow w = b.window;
+        if (w == null) {
+            w = b.window = drive.openWindow(b.depth);
+            for (int k = 0; k < b.depth; k++) {
+                w.read(io.rnd.nextLong(blocks) * BLOCK, b.blocks[k], k);
+            }
+        }
+        int k = (int) w.take();
+        if (w.failure() != null) {
+            throw w.failure();
+        }
+        w.read(io.rnd.nextLong(blocks) * BLOCK, b.blocks[k], k);
+        bytes.add(control, BLOCK_MIB);
+    }
+
+    /** Random 4 KiB writes with {@code depth} in flight from one thread, refilled as each completes. */
+    @Benchmark
+    @Threads(1)
+    public void randWrite4kWindow(Io io, Batch b, Bytes bytes, Control control) {
+        IoWindow w = b.window;
+        if (w == null) {
+            w = b.window = drive.openWindow(b.depth);
+            for (int k = 0; k < b.depth; k++) {
+                w.write(io.rnd.nextLong(blocks) * BLOCK, b.blocks[k], k);
+            }
+        }
+        int k = (int) w.take();
+        if (w.failure() != null) {
+            throw w.failure();
+        }
+        w.write(io.rnd.nextLong(blocks) * BLOCK, b.blocks[k], k);
+        bytes.add(control, BLOCK_MIB);
+    }
+
+    /** Consecutive 1 MiB reads, {@link #SEQ_BATCH} in flight, refilled as each completes (fio: read-1m-qd8). */
+    @Benchmark
+    @Threads(1)
+    public void seqRead1mWindow(Io io, SeqBatch b, Bytes bytes, Control control) {
+        IoWindow w = b.window;
+        if (w == null) {
+            w = b.window = drive.openWindow(SEQ_BATCH);
+            for (int k = 0; k < SEQ_BATCH; k++) {
+                w.read(nextChunk(io) * SEQ, b.chunks[k], k);
+            }
+        }
+        int k = (int) w.take();
+        if (w.failure() != null) {
+            throw w.failure();
+        }
+        w.read(nextChunk(io) * SEQ, b.chunks[k], k);
+        bytes.add(control, 1);
+    }
+
+    /** Consecutive 1 MiB writes, {@link #SEQ_BATCH} in flight, refilled as each completes (fio: write-1m-qd8). */
+    @Benchmark
+    @Threads(1)
+    public void seqWrite1mWindow(Io io, SeqBatch b, Bytes bytes, Control control) {
+        IoWindow w = b.window;
+        if (w == null) {
+            w = b.window = drive.openWindow(SEQ_BATCH);
+            for (int k = 0; k < SEQ_BATCH; k++) {
+                w.write(nextChunk(io) * SEQ, b.chunks[k], k);
+            }
+        }
+        int k = (int) w.take();
+        if (w.failure() != null) {
+            throw w.failure();
+        }
+        w.write(nextChunk(io) * SEQ, b.chunks[k], k);
+        bytes.add(control, 1);
     }
 
     private long nextChunk(Io io) {
