@@ -55,6 +55,8 @@ public final class Pool implements AutoCloseable {
     private final String name;
     private final UUID uuid;
     private final List<Volume> volumes;
+    /** Per volume (same index): reserves host space ahead of the writes (see {@link Preallocation}). */
+    private final List<Preallocation> preallocations;
     private final Index index;
     private final VolumePages pages;
     private final SpaceMap space;
@@ -125,6 +127,9 @@ public final class Pool implements AutoCloseable {
         this.name = name;
         this.uuid = uuid;
         this.volumes = volumes;
+        this.preallocations = volumes.stream()
+                .map(v -> options.readOnly() ? Preallocation.NONE : Preallocation.of(v.path(), v.superblock().sizeBytes()))
+                .toList();
         this.index = index;
         this.pages = pages;
         this.space = space;
@@ -548,7 +553,7 @@ public final class Pool implements AutoCloseable {
             Index.create(tree);
             List<Run> pages = new ArrayList<>();
             d4.engine.meta.tree.Checkpoint ck;
-            try (PageRuns allocator = new PageRuns(space, pages, tree.dirtyPages())) {
+            try (PageRuns allocator = new PageRuns(space, pages, tree.dirtyPages(), r -> { })) {
                 ck = tree.checkpoint(allocator, 1);
             }
             byte[] table = new MetaSlot.SpaceTable(coalesce(pages), List.of()).encode();
@@ -595,14 +600,16 @@ public final class Pool implements AutoCloseable {
     private static final class PageRuns implements d4.engine.meta.tree.PageAllocator, AutoCloseable {
         private final SpaceMap space;
         private final List<Run> taken;
+        private final java.util.function.Consumer<Run> reserveOnHost;
         private long left;
         private Run current;
         private int next;
 
-        PageRuns(SpaceMap space, List<Run> taken, long expected) {
+        PageRuns(SpaceMap space, List<Run> taken, long expected, java.util.function.Consumer<Run> reserveOnHost) {
             this.space = space;
             this.taken = taken;
             this.left = Math.max(1, expected);
+            this.reserveOnHost = reserveOnHost;
         }
 
         @Override
@@ -610,6 +617,7 @@ public final class Pool implements AutoCloseable {
             if (current == null || next == current.lengthBlocks()) {
                 current = space.allocate((int) Math.min(left, Limits.IO_CHUNK_BYTES / Limits.BLOCK_BYTES), 0);
                 next = 0;
+                reserveOnHost.accept(current); // on NoSpace, close frees the run
             }
             Run r = new Run(current.volume(), current.startBlock() + next++, 1);
             left = Math.max(1, left - 1);
@@ -939,11 +947,21 @@ public final class Pool implements AutoCloseable {
         // an epoch are then only ever written by one session, so replay can treat any intact later
         // batch of its epoch as acknowledged (see Journal.replay) without stale ones from a torn
         // earlier session in the way.
-        pool.lock.writeLock().lock();
         try {
-            pool.checkpoint();
-        } finally {
-            pool.lock.writeLock().unlock();
+            // The journal and meta slots are rewritten in place for the pool's life: reserve them on
+            // the host now, so that a full host file system shows at open, not at the first sync.
+            for (int i = 0; i < volumes.size(); i++) {
+                pool.reserveOnHost(new Run(i, 0, (int) volumes.get(i).superblock().dataStartBlock()));
+            }
+            pool.lock.writeLock().lock();
+            try {
+                pool.checkpoint();
+            } finally {
+                pool.lock.writeLock().unlock();
+            }
+        } catch (RuntimeException | Error e) {
+            pool.preallocations.forEach(Preallocation::close); // Pool.open closes the drives
+            throw e;
         }
         pool.flusher.start();
         return pool;
@@ -1906,6 +1924,10 @@ public final class Pool implements AutoCloseable {
     /** Writes the first {@code placement.lengthBlocks()} blocks of {@code data} to every copy. */
     void writePlacement(Placement placement, MemorySegment data) {
         MemorySegment part = data.asSlice(0, (long) placement.lengthBlocks() * Limits.BLOCK_BYTES);
+        reserveOnHost(placement.primary());
+        if (placement.mirror() != null) {
+            reserveOnHost(placement.mirror());
+        }
         volumes.get(placement.primary().volume()).drive().write(placement.primary().startBlock() * Limits.BLOCK_BYTES, part);
         if (placement.mirror() != null) {
             volumes.get(placement.mirror().volume()).drive().write(placement.mirror().startBlock() * Limits.BLOCK_BYTES,
@@ -2197,7 +2219,7 @@ public final class Pool implements AutoCloseable {
             for (SpaceMap.Chunk c : chunks) {
                 index.putSpaceChunk(c.volume(), c.index(), space.exportChunk(c, uncommitted));
             }
-            try (PageRuns allocator = new PageRuns(space, pageRuns, index.tree().dirtyPages())) {
+            try (PageRuns allocator = new PageRuns(space, pageRuns, index.tree().dirtyPages(), this::reserveOnHost)) {
                 ck = index.tree().checkpoint(allocator, slot.generation() + 1);
             }
         } catch (RuntimeException e) {
@@ -2248,7 +2270,13 @@ public final class Pool implements AutoCloseable {
             Run r = space.allocate((int) Math.min(left, Limits.IO_CHUNK_BYTES / Limits.BLOCK_BYTES), 0);
             runs.add(r);
             left -= r.lengthBlocks();
+            reserveOnHost(r);
         }
+    }
+
+    /** Reserves a run's blocks on the host file system before their first write (see {@link Preallocation}). */
+    private void reserveOnHost(Run r) {
+        preallocations.get(r.volume()).reserve(r);
     }
 
     private void writeRuns(List<Run> runs, byte[] image) {
@@ -2441,6 +2469,7 @@ public final class Pool implements AutoCloseable {
     }
 
     private void closeDrives() {
+        preallocations.forEach(Preallocation::close);
         RuntimeException error = null;
         for (Volume v : volumes) {
             try {
