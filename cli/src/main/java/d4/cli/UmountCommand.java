@@ -50,11 +50,14 @@ final class UmountCommand implements Callable<Integer> {
             if (MountTable.isD4(mp)) {
                 unmount(mp);
                 Files.deleteIfExists(socket); // left by a daemon that was killed or had dropped privileges
-                System.err.println("d4: no daemon was serving " + mp + " (it was killed?); removed the dead mount."
-                        + " Changes not fsynced before it stopped are lost; mount again to recover the rest.");
+                // A daemon alive under another runtime dir closes its pool cleanly when its mount goes;
+                // a killed one lost what it had not made durable.
+                System.err.println("d4: no daemon answered at " + socket + "; unmounted " + mp + ". If its daemon runs"
+                        + " with another runtime dir (--runtime-dir, D4_RUNTIME_DIR), it closes the pool cleanly now; if"
+                        + " it was killed, changes not fsynced before it stopped are lost: mount again to recover the rest.");
                 return 0;
             }
-            throw new CommandFailure(mp + " is not a d4 mount (or its daemon runs under another runtime dir/user)");
+            throw new CommandFailure(mp + " is not a d4 mount (no daemon answered at " + socket + ")");
         }
         Matcher m = PID.matcher(status);
         Optional<ProcessHandle> daemon = m.find() ? ProcessHandle.of(Long.parseLong(m.group(1))) : Optional.empty();

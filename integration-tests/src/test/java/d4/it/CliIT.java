@@ -108,6 +108,32 @@ class CliIT {
         }
     }
 
+    /**
+     * d4 umount run with another runtime dir than the daemon's finds no daemon to ask, unmounts, and
+     * says so: the live daemon then closes its pool cleanly, and nothing written is lost.
+     */
+    @Test
+    void umountWithAnotherRuntimeDirNamesItAndLosesNothing() throws Exception {
+        try (Mount m = new Mount(base).mount()) {
+            long pid = m.daemonPid();
+            Files.writeString(m.mountPoint.resolve("kept"), "not fsynced");
+            Path otherRuntime = Files.createDirectory(base.resolve("other-runtime"));
+            D4Cli.Result r = new D4Cli(otherRuntime).run("umount", m.mountPoint.toString());
+            assertEquals(0, r.exitCode(), r.all());
+            assertTrue(r.stderr().contains("no daemon answered at " + otherRuntime)
+                    && r.stderr().contains("another runtime dir"), r.stderr());
+            assertFalse(m.isMounted());
+            ProcessHandle daemon = ProcessHandle.of(pid).orElse(null);
+            if (daemon != null) {
+                daemon.onExit().get(60, java.util.concurrent.TimeUnit.SECONDS);
+            }
+            m.mount();
+            assertEquals("not fsynced", Files.readString(m.mountPoint.resolve("kept")),
+                    "the daemon closed its pool cleanly when its mount went");
+            m.umount();
+        }
+    }
+
     @Test
     void umountOfABusyMountFailsAndKeepsItMounted() throws Exception {
         try (Mount m = new Mount(base).mount()) {
