@@ -67,6 +67,11 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print one JSON object instead of the table.")
     boolean json;
 
+    @Option(names = "--jobs", paramLabel = "JOB", split = ",",
+            description = "Run only these jobs, comma-separated: a fio job's name as the table prints it"
+                    + " (seq-write-1m, rand-read-4k-qd1, ...) or metadata (the four meta- jobs). Default: all.")
+    List<String> onlyJobs;
+
     @Parameters(paramLabel = "MOUNTPOINT")
     Path mountPoint;
 
@@ -125,6 +130,8 @@ final class BenchCommand implements Callable<Integer> {
         if (!ioEngine.equals("io_uring") && !ioEngine.equals("libaio")) {
             throw new CommandFailure("invalid --ioengine '" + ioEngine + "': use io_uring or libaio");
         }
+        List<FioJob> jobs = selectedFioJobs();
+        boolean metadata = onlyJobs == null || onlyJobs.contains("metadata");
         if (!MountTable.isD4(mp)) {
             throw new CommandFailure(mp + " is not a d4 mount: mount a pool there first (d4 mount " + mp + ")");
         }
@@ -170,15 +177,16 @@ final class BenchCommand implements Callable<Integer> {
                     + ByteSize.format(sizeBytes) + ", " + runtimeSeconds + " s per run, " + repeat + " runs, O_DIRECT via "
                     + ioEngine);
             List<Row> rows = new ArrayList<>();
-            List<FioJob> jobs = fioJobs();
-            int total = jobs.size() + 4;
+            int total = jobs.size() + (metadata ? 4 : 0);
             int n = 0;
             for (FioJob job : jobs) {
                 checkStopping();
                 n++;
                 rows.add(runFio(job, n, total, sizeBytes, nativeWork, d4Work, fioOut));
             }
-            rows.addAll(runMetadata(n, total, nativeWork, d4Work));
+            if (metadata) {
+                rows.addAll(runMetadata(n, total, nativeWork, d4Work));
+            }
 
             if (json) {
                 System.out.println(toJson(mp, nativeBase, nativeFs, fioVersion, sizeBytes, rows));
@@ -215,6 +223,22 @@ final class BenchCommand implements Callable<Integer> {
         } catch (IOException e) {
             throw new CommandFailure("cannot create a work directory in " + in + " (" + e + "): check that it is writable");
         }
+    }
+
+    /** The fio jobs --jobs names (all without it); an unknown name is refused with the list of names. */
+    private List<FioJob> selectedFioJobs() {
+        List<FioJob> all = fioJobs();
+        if (onlyJobs == null) {
+            return all;
+        }
+        List<String> known = new ArrayList<>(all.stream().map(FioJob::name).toList());
+        known.add("metadata");
+        for (String name : onlyJobs) {
+            if (!known.contains(name)) {
+                throw new CommandFailure("unknown job '" + name + "' in --jobs: the jobs are " + String.join(", ", known));
+            }
+        }
+        return all.stream().filter(j -> onlyJobs.contains(j.name())).toList();
     }
 
     private List<FioJob> fioJobs() {

@@ -1,6 +1,7 @@
 package d4.it;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -124,6 +125,31 @@ class BenchIT {
                 assertTrue(out.contains("\n" + job + " "), "the table on stdout has " + job + ": " + out);
             }
             assertTrue(!out.contains("\u001b") && !out.contains("\r"), "no bar on stdout: " + out);
+        }
+    }
+    /** --jobs runs the jobs it names and no other; a name it does not know is refused with the list. */
+    @Test
+    void jobsRunsOnlyTheNamedJobs() throws Exception {
+        assumeTrue(!"filechannel".equals(System.getenv("D4_IO_ENGINE")), "runs with the io_uring drive only");
+        assumeTrue(installed("fio"), "needs fio");
+        try (Mount m = new Mount(base).mount()) {
+            Path nativeDir = Files.createDirectories(base.resolve("native"));
+            D4Cli.Result r = m.cli.run(300, "bench", "--native", nativeDir.toString(), "--size", "1M", "--runtime", "1",
+                    "--repeat", "1", "--files", "100", "--jobs", "rand-read-4k-qd1,metadata", m.mountPoint.toString());
+            assertEquals(0, r.exitCode(), r.all());
+            assertTrue(r.stdout().contains("\nrand-read-4k-qd1 ") && r.stdout().contains("\nmeta-unlink "), r.stdout());
+            for (String job : FIO_JOBS) {
+                if (!job.equals("rand-read-4k-qd1")) {
+                    assertFalse(r.stdout().contains("\n" + job + " "), job + " was not asked for: " + r.stdout());
+                }
+            }
+            assertTrue(r.stderr().contains("[1/5] rand-read-4k-qd1"), r.stderr());
+
+            D4Cli.Result bad = m.cli.run("bench", "--jobs", "seq-write-1m,nope", m.mountPoint.toString());
+            assertEquals(1, bad.exitCode(), bad.all());
+            assertTrue(bad.stderr().contains("unknown job 'nope'") && bad.stderr().contains("rand-rw-4k-4jobs, metadata"),
+                    bad.stderr());
+            m.umount();
         }
     }
 }
