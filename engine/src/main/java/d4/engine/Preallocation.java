@@ -2,7 +2,6 @@ package d4.engine;
 
 import d4.engine.alloc.Run;
 import d4.engine.io.uring.Libc;
-import d4.engine.volume.BlockDevices;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
@@ -12,6 +11,7 @@ import java.lang.foreign.StructLayout;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.VarHandle;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.atomic.AtomicLongArray;
 
@@ -62,9 +62,12 @@ final class Preallocation implements AutoCloseable {
         this.reserved = new AtomicLongArray((int) ((regions(sizeBytes) + 63) / 64));
     }
 
-    /** For the volume file at {@code path} of {@code sizeBytes}, or {@link #NONE} for a block device. */
+    /**
+     * For the volume file at {@code path} of {@code sizeBytes}; {@link #NONE} for a block device, or
+     * for a path that is no regular file (a drive that is not a host file, as tests use).
+     */
     static Preallocation of(Path path, long sizeBytes) {
-        return BlockDevices.isBlockDevice(path) ? NONE : new Preallocation(path, sizeBytes, UNOPENED);
+        return Files.isRegularFile(path) ? new Preallocation(path, sizeBytes, UNOPENED) : NONE;
     }
 
     private static long regions(long sizeBytes) {

@@ -13,7 +13,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -94,11 +93,8 @@ class PreallocationTest {
      */
     @Test
     void aFullHostFileSystemIsNoSpaceAtTheReservationAndLosesNothing() throws Exception {
-        Path mnt = Files.createDirectory(dir.resolve("small"));
-        Process m = new ProcessBuilder("mount", "-t", "tmpfs", "-o", "size=48m", "tmpfs", mnt.toString()).inheritIO().start();
-        assertEquals(0, m.waitFor(), "mount a 48 MiB tmpfs (the tests run as root)");
-        try {
-            Path v = mnt.resolve("v.d4vol");
+        try (Tmpfs host = Tmpfs.mount(dir, "48m")) {
+            Path v = host.path().resolve("v.d4vol");
             Pool.format("p", List.of(new VolumeSpec(v, 256 * MIB)));
             List<ObjectId> written = new ArrayList<>();
             D4Exception.NoSpace full = null;
@@ -131,17 +127,13 @@ class PreallocationTest {
                     assertTrue(e.getMessage().contains(v.toString()), e.getMessage());
                 }
             }
-            Process grow = new ProcessBuilder("mount", "-o", "remount,size=512m", mnt.toString()).inheritIO().start();
-            assertEquals(0, grow.waitFor(), "grow the tmpfs");
+            host.resize("512m");
             try (Pool reopened = Pools.open(v)) {
                 for (int i = 0; i < written.size(); i++) {
                     assertArrayEquals(random(new Random(i), (int) MIB), read(reopened, written.get(i), 0, (int) MIB),
                             "object " + i + " after a reopen");
                 }
             }
-        } finally {
-            Process u = new ProcessBuilder("umount", "-l", mnt.toString()).inheritIO().start();
-            assertEquals(0, u.waitFor(), "unmount the tmpfs");
         }
     }
 }

@@ -8,11 +8,11 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import d4.engine.D4Exception;
+import d4.engine.Tmpfs;
 import java.io.RandomAccessFile;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.BitSet;
@@ -180,11 +180,8 @@ class IoWindowTest {
     @ParameterizedTest
     @ValueSource(strings = {"io_uring", "filechannel"})
     void failuresAreReportedPerRequestWithTheirTags(String engine) throws Exception {
-        Path mnt = Files.createDirectory(dir.resolve("small"));
-        Process m = new ProcessBuilder("mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", mnt.toString()).inheritIO().start();
-        assertEquals(0, m.waitFor(), "mount a 1 MiB tmpfs (the tests run as root)");
-        try {
-            Path p = mnt.resolve("v.img");
+        try (Tmpfs host = Tmpfs.mount(dir, "1m")) {
+            Path p = host.path().resolve("v.img");
             try (RandomAccessFile f = new RandomAccessFile(p.toFile(), "rw")) {
                 f.setLength(8 << 20); // sparse: 8 MiB promised, 1 MiB real
             }
@@ -228,8 +225,6 @@ class IoWindowTest {
                 assertNull(w.failure());
                 assertEquals(-1, again.mismatch(first));
             }
-        } finally {
-            new ProcessBuilder("umount", "-l", mnt.toString()).inheritIO().start().waitFor();
         }
     }
 

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import d4.engine.D4Exception;
+import d4.engine.Tmpfs;
 import java.io.RandomAccessFile;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -155,11 +156,8 @@ class UringDriveTest {
 
     @Test
     void aFullHostFileSystemIsNoSpaceFromTheCompletion() throws Exception {
-        Path mnt = Files.createDirectory(dir.resolve("small"));
-        Process m = new ProcessBuilder("mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", mnt.toString()).inheritIO().start();
-        assertEquals(0, m.waitFor(), "mount a 1 MiB tmpfs (the tests run as root)");
-        try {
-            Path p = mnt.resolve("v.img");
+        try (Tmpfs host = Tmpfs.mount(dir, "1m")) {
+            Path p = host.path().resolve("v.img");
             try (RandomAccessFile f = new RandomAccessFile(p.toFile(), "rw")) {
                 f.setLength(8 << 20); // sparse: 8 MiB promised, 1 MiB real
             }
@@ -175,8 +173,6 @@ class UringDriveTest {
                 d.read(0, r); // the drive still works after the error
                 assertEquals(-1, r.mismatch(chunk.asSlice(0, BLOCK)));
             }
-        } finally {
-            new ProcessBuilder("umount", "-l", mnt.toString()).inheritIO().start().waitFor();
         }
     }
 
