@@ -108,9 +108,11 @@ record MountStatus(long pid, Path mountPoint, Path dataDir, Path logFile, PoolIn
             b.append("  ").append(v.index()).append("  ").append(v.path()).append("  ")
                     .append(ByteSize.format(v.sizeBytes())).append(", free ").append(ByteSize.format(v.freeBytes()))
                     .append('\n');
-            v.rings().ifPresent(q -> b.append("     io_uring: ").append(q.rings()).append(q.rings() == 1 ? " ring" : " rings")
-                    .append(" of ").append(q.sqEntries()).append(" entries, ").append(q.inFlight())
-                    .append(" in flight, peak ").append(q.peakInFlight()).append(" since the mount\n"));
+            v.rings().ifPresent(q -> b.append("     io_uring: ").append(q.rings() == 1 ? "1 ring of " + q.sqEntries() + " entries"
+                    : q.rings() + " rings (the pinned one of " + q.sqEntries() + " entries, " + (q.rings() - 1)
+                            + " of threads doing their own I/O)")
+                    .append(", ").append(q.inFlight()).append(" in flight, peak ").append(q.peakInFlight())
+                    .append(" since the mount\n"));
         }
         if (!ops.isEmpty()) {
             b.append("fuse operations since the mount:\n");
