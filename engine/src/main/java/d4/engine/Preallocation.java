@@ -2,15 +2,6 @@ package d4.engine;
 
 import d4.engine.alloc.Run;
 import d4.engine.io.uring.Libc;
-import java.lang.foreign.Arena;
-import java.lang.foreign.FunctionDescriptor;
-import java.lang.foreign.Linker;
-import java.lang.foreign.MemoryLayout.PathElement;
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.StructLayout;
-import java.lang.foreign.ValueLayout;
-import java.lang.invoke.MethodHandle;
-import java.lang.invoke.VarHandle;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.atomic.AtomicLongArray;
@@ -130,7 +121,7 @@ final class Preallocation implements AutoCloseable {
     /** fallocate(fd, 0, offset, length), retried on EINTR: 0 or -errno. */
     private static int fallocate(int fd, long offset, long length) {
         while (true) {
-            int r = Fallocate.call(fd, offset, length);
+            int r = Libc.fallocate(fd, 0, offset, length);
             if (r != -EINTR) {
                 return r;
             }
@@ -163,30 +154,5 @@ final class Preallocation implements AutoCloseable {
     @Override
     public void close() {
         disable();
-    }
-
-    /** The one libc call this needs that Libc does not bind. */
-    private static final class Fallocate {
-        private static final StructLayout CALL_STATE = Linker.Option.captureStateLayout();
-        private static final VarHandle ERRNO = CALL_STATE.varHandle(PathElement.groupElement("errno"));
-        private static final MethodHandle HANDLE;
-
-        static {
-            Linker linker = Linker.nativeLinker();
-            MemorySegment addr = linker.defaultLookup().find("fallocate")
-                    .orElseThrow(() -> new UnsatisfiedLinkError("libc has no fallocate"));
-            HANDLE = linker.downcallHandle(addr, FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT,
-                    ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG), Linker.Option.captureCallState("errno"));
-        }
-
-        static int call(int fd, long offset, long length) {
-            try (Arena arena = Arena.ofConfined()) {
-                MemorySegment state = arena.allocate(CALL_STATE);
-                int r = (int) HANDLE.invokeExact(state, fd, 0, offset, length);
-                return r == 0 ? 0 : -(int) ERRNO.get(state, 0L);
-            } catch (Throwable t) {
-                throw new IllegalStateException("fallocate downcall failed", t);
-            }
-        }
     }
 }

@@ -16,7 +16,8 @@ import java.lang.invoke.VarHandle;
 
 /**
  * The few glibc calls io_uring users need and Java does not offer: open(2) with O_DIRECT returning a
- * raw fd (to hand to io_uring), close(2), and sched_{set,get}affinity(2). Bound through
+ * raw fd (to hand to io_uring), close(2), fallocate(2) (volume files reserve host space), and
+ * sched_{set,get}affinity(2). Bound through
  * {@code Linker.nativeLinker().defaultLookup()} with {@code captureCallState("errno")}; like the
  * kernel and io_uring CQEs, each returns {@code -errno} on failure. Not for hot paths: each call
  * allocates its argument and errno buffers.
@@ -62,6 +63,11 @@ public final class Libc {
     private static final class close {
         static final MethodHandle HANDLE = libc("close", FunctionDescriptor.of(C_INT, C_INT),
                 Linker.Option.captureCallState("errno"));
+    }
+
+    private static final class fallocate {
+        static final MethodHandle HANDLE = libc("fallocate",
+                FunctionDescriptor.of(C_INT, C_INT, C_INT, C_LONG, C_LONG), Linker.Option.captureCallState("errno"));
     }
 
     private static final class sched_setaffinity {
@@ -148,6 +154,17 @@ public final class Libc {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment state = arena.allocate(CALL_STATE);
             int r = (int) close.HANDLE.invokeExact(state, fd);
+            return r == 0 ? 0 : -errno(state);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** fallocate(2): 0, or {@code -errno}. */
+    public static int fallocate(int fd, int mode, long offset, long length) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(CALL_STATE);
+            int r = (int) fallocate.HANDLE.invokeExact(state, fd, mode, offset, length);
             return r == 0 ? 0 : -errno(state);
         } catch (Throwable t) {
             throw rethrow(t);
